@@ -1,0 +1,1 @@
+"""The local platform: emulators, functions and triggers on one machine."""

@@ -1,0 +1,64 @@
+"""Shared fixtures: the local platform, started once per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from emulators.config import ROOT
+from emulators.platform import Platform
+from tests.support import platform_config_for_tests, reset_firestore
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder: unit, integration or e2e."""
+    for item in items:
+        tier = Path(str(item.path)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[Platform]:
+    """The whole local platform with the test functions, for the session."""
+    running = Platform(platform_config_for_tests())
+    with running:
+        saved = dict(os.environ)
+        os.environ.update(running.environment())
+        _reset_process_caches()
+        try:
+            yield running
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            _reset_process_caches()
+
+
+@pytest.fixture
+def firestore_client(platform: Platform) -> firestore.Client:
+    """A Firestore client on the emulator, with the database emptied first."""
+    from google.cloud import firestore
+
+    reset_firestore(platform)
+    return firestore.Client(project=platform.config.project_id)
+
+
+@pytest.fixture
+def pubsub_env(platform: Platform) -> dict[str, str]:
+    """The platform's environment, with the Pub/Sub emulator in it."""
+    return platform.environment()
+
+
+def _reset_process_caches() -> None:
+    from common.clients import reset_clients
+    from common.settings import reset_settings_cache
+
+    reset_settings_cache()
+    reset_clients()
