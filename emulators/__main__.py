@@ -22,7 +22,7 @@ from triggers import DEFAULT_DEFINITIONS, TriggerDefinitionError
 EXIT_PLATFORM_FAILED = 3
 
 
-class _Terminated(Exception):
+class _TerminatedError(Exception):
     """SIGTERM arrived: unwind so that everything started is stopped."""
 
 
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         platform = Platform(config)
         if args.command == "up":
-            return _up(platform)
+            return _up(platform, demo=args.demo)
         return _exec(platform, args.cmd)
     except (TriggerDefinitionError, PortInUseError, StartupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -50,12 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_PLATFORM_FAILED
 
 
-def _up(platform: Platform) -> int:
+def _up(platform: Platform, demo: bool) -> int:
     with platform:
         _print_ready(platform)
         try:
+            if demo:
+                from emulators.demo import run_demo
+
+                run_demo(platform.config)
+                print("demo done; still serving. Ctrl-C stops everything.")
             signal.pause()
-        except (KeyboardInterrupt, _Terminated):
+        except (KeyboardInterrupt, _TerminatedError):
             print("stopping", file=sys.stderr)
     return 0
 
@@ -71,7 +76,7 @@ def _exec(platform: Platform, cmd: list[str]) -> int:
         child = subprocess.Popen(cmd, env=env)
         try:
             return child.wait()
-        except (KeyboardInterrupt, _Terminated):
+        except (KeyboardInterrupt, _TerminatedError):
             child.terminate()
             return child.wait()
 
@@ -120,12 +125,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--state-dir", type=Path)
         sub.add_argument("--definitions", type=Path, action="append", default=[])
         sub.add_argument("--max-backoff", type=float, default=10.0)
+    up.add_argument("--demo", action="store_true", help="run the demo once ready")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     return parser
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
+    raise _TerminatedError
 
 
 if __name__ == "__main__":

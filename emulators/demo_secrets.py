@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 # Fixed, public and useless outside this machine: never a real secret.
 DEMO_VALUES = {
     "stripe-webhook-secret": "whsec_local_demo_stripe_secret",
-    "adyen-hmac-key": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056",
+    "adyen-hmac-key": (
+        "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+    ),
 }
 DEMO_STANDARD_PREFIX = "standard-webhook-secret-"
 DEMO_STANDARD_VALUE = "whsec_bG9jYWwtZGVtby1zdGFuZGFyZC13ZWJob29rcw=="

@@ -13,6 +13,7 @@ google-cloudevents repository (StorageObjectData, MessagePublishedData).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -22,6 +23,9 @@ from typing import Any
 
 import flask
 import urllib3
+from pydantic import TypeAdapter
+
+from triggers import PubSubTrigger, StorageTrigger
 
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_TYPES = {
@@ -35,6 +39,9 @@ ROUTES_ENV = "CRM_PLATFORM_ROUTES"
 INT64_FIELDS = ("generation", "metageneration", "size")
 
 logger = logging.getLogger("eventarc")
+_TRIGGER: TypeAdapter[PubSubTrigger | StorageTrigger] = TypeAdapter(
+    PubSubTrigger | StorageTrigger
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,8 @@ class Target:
 
     name: str
     url: str
-    kind: str
     retry: bool
-    topic: str | None = None
-    bucket: str | None = None
-    object_prefix: str | None = None
-    event_type: str | None = None
+    trigger: PubSubTrigger | StorageTrigger
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,12 @@ class Routes:
         """Read the routes file the platform writes before it starts this app."""
         document = json.loads(path.read_text())
         targets = {
-            name: Target(name=name, **body)
+            name: Target(
+                name=name,
+                url=body["url"],
+                retry=body["retry"],
+                trigger=_TRIGGER.validate_python(body["trigger"]),
+            )
             for name, body in document["targets"].items()
         }
         return cls(project_id=document["project_id"], targets=targets)
@@ -78,7 +86,7 @@ def create_app(routes: Routes | None = None) -> flask.Flask:
     @app.post("/pubsub/<name>")
     def pubsub_push(name: str) -> flask.Response:
         target = routes.targets.get(name)
-        if target is None or target.kind != "pubsub":
+        if target is None or not isinstance(target.trigger, PubSubTrigger):
             return _answer(404, "no such pubsub target")
         headers, body = pubsub_cloud_event(routes.project_id, target, _push_body())
         return _deliver(pool, target, headers, body)
@@ -86,7 +94,7 @@ def create_app(routes: Routes | None = None) -> flask.Flask:
     @app.post("/storage/<name>")
     def storage_push(name: str) -> flask.Response:
         target = routes.targets.get(name)
-        if target is None or target.kind != "storage":
+        if target is None or not isinstance(target.trigger, StorageTrigger):
             return _answer(404, "no such storage target")
         event = storage_cloud_event(routes.project_id, target, _push_body())
         if event is None:
@@ -100,12 +108,13 @@ def pubsub_cloud_event(
     project_id: str, target: Target, push: dict[str, Any]
 ) -> tuple[dict[str, str], bytes]:
     """Build the messagePublished CloudEvent for one push of a topic."""
+    assert isinstance(target.trigger, PubSubTrigger)
     message = push["message"]
     headers = {
         "ce-specversion": "1.0",
         "ce-id": str(message["messageId"]),
         "ce-source": f"//pubsub.googleapis.com/projects/{project_id}/topics/"
-        f"{target.topic}",
+        f"{target.trigger.topic}",
         "ce-type": PUBSUB_PUBLISHED,
         "ce-time": str(message["publishTime"]),
         "content-type": "application/json",
@@ -118,13 +127,15 @@ def storage_cloud_event(
     project_id: str, target: Target, push: dict[str, Any]
 ) -> tuple[dict[str, str], bytes] | None:
     """Build the object CloudEvent for a notification, or None if not ours."""
+    assert isinstance(target.trigger, StorageTrigger)
     attributes = push["message"].get("attributes", {})
     event_type = STORAGE_TYPES.get(attributes.get("eventType", ""))
     bucket = attributes.get("bucketId", "")
     name = attributes.get("objectId", "")
-    if event_type != target.event_type or bucket != f"{project_id}-{target.bucket}":
+    short_bucket = bucket.removeprefix(f"{project_id}-")
+    if event_type != target.trigger.event_type:
         return None
-    if target.object_prefix and not name.startswith(target.object_prefix):
+    if short_bucket == bucket or not target.trigger.matches(short_bucket, name):
         return None
 
     data = storage_object(push["message"])
@@ -147,8 +158,6 @@ def storage_object(message: dict[str, Any]) -> dict[str, Any]:
     fake-gcs-server leaves out `metageneration`; a newly finalized object is
     at its first metageneration.
     """
-    import base64
-
     resource: dict[str, Any] = json.loads(base64.b64decode(message.get("data", "")))
     resource.setdefault("kind", "storage#object")
     resource.setdefault("metageneration", "1")

@@ -27,7 +27,6 @@ logger = logging.getLogger("emulators")
 PLATFORM_ID_ENV = "CRM_PLATFORM_ID"
 # Wiring needs these; the functions, Auth and the gateway may still be starting.
 WIRED_SERVICES = ("pubsub", "storage", "bigquery")
-START_NICENESS = 10
 
 
 class PortInUseError(Exception):
@@ -97,8 +96,6 @@ class Platform:
         ]
         for process in self.processes:
             process.env = {**process.env, PLATFORM_ID_ENV: self.platform_id}
-            # The Auth emulator's start is the longest, and mostly CPU.
-            process.start_niceness = 0 if process.name == "auth" else START_NICENESS
             process.start()
 
         deadline = began + self.config.ready_timeout_s
@@ -106,8 +103,6 @@ class Platform:
         assert self.catalog is not None
         wire(self.config, self.catalog)
         self._wait([p.name for p in self.processes], deadline)
-        for process in self.processes:
-            process.set_niceness(0)
         self.started_in_s = time.monotonic() - began
 
     def stop(self) -> None:
@@ -179,10 +174,11 @@ class Platform:
             argv,
             self.config.state_dir / "logs" / f"function-{function.name}.log",
             port_open(port),
-            env=self._function_env(function, port),
+            env=self.function_env(function, port),
         )
 
-    def _function_env(self, function: FunctionDefinition, port: int) -> dict[str, str]:
+    def function_env(self, function: FunctionDefinition, port: int) -> dict[str, str]:
+        """The environment a function gets, as a deployed one would."""
         service = function.service_name
         runtime = {
             "K_SERVICE": service,
@@ -256,9 +252,10 @@ class Platform:
 
 
 def _eventarc_target(function: FunctionDefinition, url: str) -> dict[str, object]:
-    trigger = function.trigger.model_dump(exclude={"kind", "path_prefix"})
-    return {"url": url, "kind": function.trigger.kind, "retry": function.retry} | {
-        key: value for key, value in trigger.items() if value is not None
+    return {
+        "url": url,
+        "retry": function.retry,
+        "trigger": function.trigger.model_dump(),
     }
 
 

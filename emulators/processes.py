@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,9 +36,6 @@ class ManagedProcess:
     ready: ReadyCheck
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
-    # Raised while the platform starts, to leave the cores to the slowest
-    # service, and lowered again once it is ready.
-    start_niceness: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -53,17 +51,6 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
             )
-        self.set_niceness(self.start_niceness)
-
-    def set_niceness(self, niceness: int) -> None:
-        """Set the scheduling niceness of the whole group, where allowed."""
-        if self.process is None:
-            return
-        try:
-            os.setpriority(os.PRIO_PGRP, self.process.pid, niceness)
-        except (PermissionError, ProcessLookupError):
-            # Lowering niceness needs privileges: the service stays niced.
-            pass
 
     def wait_ready(self, deadline: float) -> None:
         """Poll the readiness check until it passes or the deadline passes.
@@ -89,10 +76,8 @@ class ManagedProcess:
         if self.process is None:
             return
         _signal_group(self.process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         # Children that ignored SIGTERM (a JVM mid-shutdown) go with the group.
         _signal_group(self.process.pid, signal.SIGKILL)
         self.process.wait()
@@ -114,10 +99,8 @@ class ManagedProcess:
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def http_ok(url: str, timeout_s: float = 0.5) -> ReadyCheck:

@@ -12,9 +12,7 @@ from emulators.config import NOTIFICATION_TOPIC, ROOT, PlatformConfig, sdk_root
 from emulators.processes import ManagedProcess, http_ok
 
 DUCKDB_EXTENSION_VERSION = "v1.5.5"
-# The JVMs share two cores with the Auth emulator at start: the quick
-# compiler alone and a serial collector cut their start-up CPU.
-JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
+NODE_HEAP_OPTION = "--max-semi-space-size=64"
 
 
 class MissingToolError(Exception):
@@ -51,7 +49,6 @@ def _firestore(config: PlatformConfig, logs: Path) -> ManagedProcess:
     port = config.ports["firestore"]
     argv = [
         _java(),
-        *JVM_OPTIONS,
         "-cp",
         str(jar),
         "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
@@ -61,7 +58,10 @@ def _firestore(config: PlatformConfig, logs: Path) -> ManagedProcess:
         f"--websocket_port={config.ports['firestore-ws']}",
     ]
     return ManagedProcess(
-        "firestore", argv, logs / "firestore.log", http_ok(config.url("firestore")),
+        "firestore",
+        argv,
+        logs / "firestore.log",
+        http_ok(config.url("firestore")),
         env=base_env(),
     )
 
@@ -70,9 +70,12 @@ def _pubsub(config: PlatformConfig, logs: Path) -> ManagedProcess:
     launcher = sdk_root() / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"
     _require(launcher, "gcloud components install pubsub-emulator")
     argv = [str(launcher), "--host=127.0.0.1", f"--port={config.ports['pubsub']}"]
-    env = base_env() | {"JAVA_OPTS": " ".join(JVM_OPTIONS)}
     return ManagedProcess(
-        "pubsub", argv, logs / "pubsub.log", http_ok(config.url("pubsub")), env=env
+        "pubsub",
+        argv,
+        logs / "pubsub.log",
+        http_ok(config.url("pubsub")),
+        env=base_env(),
     )
 
 
@@ -135,6 +138,9 @@ def _auth(config: PlatformConfig, logs: Path) -> ManagedProcess:
     # TMPDIR keeps the hub locator file apart from another platform's;
     # CI skips the CLI's network look-ups for news and updates.
     env = base_env() | {"TMPDIR": str(home), "CI": "true"}
+    # Its start is mostly compiling JSON schemas, which churns the young
+    # generation: a larger one cut the start from about 12 s to 8 s here.
+    env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {NODE_HEAP_OPTION}".strip()
     return ManagedProcess(
         "auth", argv, logs / "auth.log", http_ok(config.url("auth")), env=env
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEFINITIONS = Path(__file__).resolve().parent / "functions.toml"
 
-FINALIZED = "google.cloud.storage.object.v1.finalized"
+FINALIZED: Final = "google.cloud.storage.object.v1.finalized"
 StorageEventType = Literal[
     "google.cloud.storage.object.v1.finalized",
     "google.cloud.storage.object.v1.deleted",
@@ -62,9 +62,7 @@ class StorageTrigger(_Strict):
         """Tell whether an object event in this bucket is for this trigger."""
         if bucket_short != self.bucket:
             return False
-        return self.object_prefix is None or object_name.startswith(
-            self.object_prefix
-        )
+        return self.object_prefix is None or object_name.startswith(self.object_prefix)
 
 
 Trigger = Annotated[

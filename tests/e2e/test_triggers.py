@@ -23,7 +23,9 @@ ATTEMPTS = "test_attempts"
 
 def _received(client: firestore.Client, field: str, value: str) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        query = client.collection(RECEIVED).where(filter=FieldFilter(field, "==", value))
+        query = client.collection(RECEIVED).where(
+            filter=FieldFilter(field, "==", value)
+        )
         found = query.get()
         return found[0].to_dict() if found else None
 

@@ -1,0 +1,29 @@
+"""Run one benchmark, or all: `python -m bench cold_start|platform_start|all`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bench import cold_start, platform_start
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "cold_start": cold_start.main,
+    "platform_start": platform_start.main,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen benchmarks."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("name", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement")
+    args = parser.parse_args(argv)
+
+    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    return max(BENCHMARKS[name](args) for name in names)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

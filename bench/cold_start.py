@@ -1,0 +1,193 @@
+"""Cold start: a fresh process per function until its first 2xx, beside a bare one.
+
+The baseline is a bare functions-framework function of the same signature
+that imports the same Google client libraries and does nothing. A function
+that imports only what it needs and creates its clients lazily stays close to
+it; the aim is no function above 1.2 times its baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.report import median_ms, print_table, write_json
+from emulators.config import ROOT, PlatformConfig
+from emulators.platform import Platform
+from triggers import FunctionDefinition
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+AIM = 1.2
+BENCH_PORT_OFFSET = 3000
+FIRST_ANSWER_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The request that wakes one function, and the libraries it imports."""
+
+    libraries: tuple[str, ...]
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @classmethod
+    def load(cls, function: FunctionDefinition) -> Sample:
+        """Read `samples/<function>.json`; every function needs one."""
+        path = SAMPLES / f"{function.name}.json"
+        if not path.is_file():
+            raise SystemExit(f"cold_start: add {path} with a request for it")
+        document = json.loads(path.read_text())
+        body = document.get("body")
+        return cls(
+            libraries=tuple(document["libraries"]),
+            method=document["method"],
+            path=document["path"],
+            headers=document["headers"],
+            body=b"" if body is None else json.dumps(body).encode(),
+        )
+
+    def unique(self) -> tuple[dict[str, str], bytes]:
+        """Headers and body with `{unique}` replaced by a fresh id."""
+        marker = uuid.uuid4().hex
+        headers = {k: v.replace("{unique}", marker) for k, v in self.headers.items()}
+        return headers, self.body.replace(b"{unique}", marker.encode())
+
+
+def main(args: argparse.Namespace) -> int:
+    """Measure every function of the catalogue and print the ratios."""
+    config = PlatformConfig(state_dir=ROOT / ".local" / "bench-platform")
+    with Platform(config.with_offset(BENCH_PORT_OFFSET)) as platform:
+        rows, figures = [], {}
+        with tempfile.TemporaryDirectory() as scratch:
+            for function in platform.functions:
+                result = _measure(platform, function, Path(scratch), args.runs)
+                figures[function.name] = result
+                rows.append(_row(function.name, result))
+
+    print_table(
+        f"cold start, median of {args.runs}, until the first 2xx",
+        ["function", "function ms", "baseline ms", "ratio", f"aim <= {AIM}"],
+        rows,
+    )
+    write_json("cold_start", {"runs": args.runs, "aim": AIM, "functions": figures})
+    return 0
+
+
+def _measure(
+    platform: Platform, function: FunctionDefinition, scratch: Path, runs: int
+) -> dict[str, Any]:
+    sample = Sample.load(function)
+    baseline = _write_baseline(function, sample, scratch)
+    served, bare = [], []
+    for _ in range(runs):
+        served.append(_cold_start(platform, function, ROOT / function.source, sample))
+        bare.append(_cold_start(platform, function, baseline, sample, target="bare"))
+    function_ms, baseline_ms = median_ms(served), median_ms(bare)
+    return {
+        "function_ms": function_ms,
+        "baseline_ms": baseline_ms,
+        "ratio": round(function_ms / baseline_ms, 2),
+        "samples_ms": [round(s * 1000, 1) for s in served],
+        "baseline_samples_ms": [round(s * 1000, 1) for s in bare],
+    }
+
+
+def _row(name: str, result: dict[str, Any]) -> list[Any]:
+    verdict = "ok" if result["ratio"] <= AIM else "over"
+    return [
+        name,
+        result["function_ms"],
+        result["baseline_ms"],
+        result["ratio"],
+        verdict,
+    ]
+
+
+def _write_baseline(
+    function: FunctionDefinition, sample: Sample, scratch: Path
+) -> Path:
+    imports = "\n".join(
+        f"import {library}  # noqa: F401" for library in sample.libraries
+    )
+    if function.signature_type == "http":
+        handler = (
+            "@functions_framework.http\ndef bare(request):\n    return ('', 204)\n"
+        )
+    else:
+        handler = (
+            "@functions_framework.cloud_event\ndef bare(event):\n    return None\n"
+        )
+    path = scratch / f"bare_{function.name}.py"
+    path.write_text(f"import functions_framework\n{imports}\n\n\n{handler}")
+    return path
+
+
+def _cold_start(
+    platform: Platform,
+    function: FunctionDefinition,
+    source: Path,
+    sample: Sample,
+    target: str | None = None,
+) -> float:
+    port = _free_port()
+    argv = [
+        sys.executable, "-m", "functions_framework",
+        "--source", str(source),
+        "--target", target or function.entry_point,
+        "--signature-type", function.signature_type,
+        "--host", "127.0.0.1",
+        "--port", str(port),
+    ]  # fmt: skip
+    env = platform.function_env(function, port)
+    headers, body = sample.unique()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for_2xx(f"http://127.0.0.1:{port}{sample.path}", sample, headers, body)
+        return time.perf_counter() - started
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait_for_2xx(
+    url: str, sample: Sample, headers: dict[str, str], body: bytes
+) -> None:
+    deadline = time.monotonic() + FIRST_ANSWER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(  # noqa: S310
+            url, data=body or None, headers=headers, method=sample.method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                if 200 <= response.status < 300:
+                    return
+        except urllib.error.HTTPError as exc:
+            raise SystemExit(f"cold_start: {url} answered {exc.code}") from exc
+        except OSError:
+            time.sleep(0.005)
+    raise SystemExit(f"cold_start: {url} gave no 2xx in {FIRST_ANSWER_TIMEOUT_S} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

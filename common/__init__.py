@@ -1,0 +1,1 @@
+"""Common: the building blocks that every CRM-AID function shares."""
