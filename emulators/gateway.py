@@ -10,10 +10,26 @@ from typing import TYPE_CHECKING
 
 import urllib3
 
+from common.errors import CrmError, NotFoundError
+from common.problems import PROBLEM_CONTENT_TYPE, problem_body
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 ROUTES_ENV = "CRM_GATEWAY_ROUTES"
+ROUTE_NOT_FOUND = NotFoundError("No function serves this path.", code="route_not_found")
+
+
+class BackendUnavailableError(CrmError):
+    """The function that owns the path did not answer (a gateway's 502)."""
+
+    code = "backend_unavailable"
+    http_status = 502
+    title = "Bad gateway"
+    detail = "The function serving this path did not answer."
+
+
+BACKEND_UNAVAILABLE = BackendUnavailableError()
 # RFC 9110 section 7.6.1: connection-specific fields are not forwarded.
 HOP_BY_HOP = frozenset(
     {
@@ -48,12 +64,12 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         backend = self.route(path)
         if backend is None:
-            return _problem(start_response, 404, "route_not_found", path)
+            return _problem(start_response, ROUTE_NOT_FOUND, path)
 
         try:
             response = self._forward(environ, backend + _path_and_query(environ))
         except urllib3.exceptions.HTTPError:
-            return _problem(start_response, 502, "backend_unavailable", path)
+            return _problem(start_response, BACKEND_UNAVAILABLE, path)
 
         headers = [
             (name, value)
@@ -114,27 +130,13 @@ def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
 
 
 def _problem(
-    start_response: StartResponse, status: int, code: str, path: str
+    start_response: StartResponse, error: CrmError, path: str
 ) -> Iterable[bytes]:
-    titles = {404: "Not Found", 502: "Bad Gateway"}
-    details = {
-        "route_not_found": "No function serves this path.",
-        "backend_unavailable": "The function serving this path did not answer.",
-    }
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": titles[status],
-            "status": status,
-            "detail": details[code],
-            "code": code,
-            "instance": path,
-        }
-    ).encode()
+    body = json.dumps(problem_body(error, instance=path)).encode()
     start_response(
-        f"{status} {titles[status]}",
+        f"{error.http_status} {error.title}",
         [
-            ("Content-Type", "application/problem+json"),
+            ("Content-Type", PROBLEM_CONTENT_TYPE),
             ("Content-Length", str(len(body))),
         ],
     )

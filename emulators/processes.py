@@ -41,7 +41,7 @@ class ManagedProcess:
     def start(self) -> None:
         """Start the process with its output going to its own log file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 list(self.argv),
                 stdin=subprocess.DEVNULL,

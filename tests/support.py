@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.request
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from emulators.platform import Platform
 from triggers import DEFAULT_DEFINITIONS
 
 TEST_DEFINITIONS = Path(__file__).parent / "platform" / "functions.toml"
-# Apart from the default ports, so that tests run beside `make run`.
-TEST_PORT_OFFSET = 1000
+# Apart from the default ports, so that tests run beside `make run`; two
+# checkouts testing at once choose their own offsets.
+TEST_PORT_OFFSET = int(os.environ.get("CRM_TEST_PORT_OFFSET", "1000"))
 T = TypeVar("T")
 
 

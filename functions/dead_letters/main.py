@@ -30,7 +30,7 @@ def dead_letters(event: CloudEvent) -> None:
     Raises:
         UnavailableError: Firestore did not answer (answered 500, retried).
     """
-    with invocation("pubsub", event_id=event["id"]) as current:
+    with invocation("pubsub", cloud_event_id=event["id"]) as current:
         try:
             published = parse_message_published(event)
         except InvalidEventError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -9,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from emulators.config import ROOT
 from emulators.platform import PLATFORM_ID_ENV, Platform
+from tests.support import TEST_PORT_OFFSET
 
-# Beside the session's test platform (offset 1000) and `make run` (0).
-EXEC_PORT_OFFSET = 2000
+# Beside the session's test platform and `make run` (offset 0).
+EXEC_PORT_OFFSET = TEST_PORT_OFFSET + 1000
 
 
 def _run(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
@@ -151,3 +154,40 @@ def test_exec_missing_command_is_rejected(tmp_path: Path) -> None:
 
     assert result.returncode == 3
     assert "exec needs a command" in result.stderr
+
+
+def test_up_prints_endpoints_serves_and_stops_on_sigterm(
+    platform: Platform, tmp_path: Path
+) -> None:
+    before = _platform_ids()
+    gateway = f"http://127.0.0.1:{8080 + EXEC_PORT_OFFSET}"
+    up = subprocess.Popen(
+        [
+            sys.executable, "-m", "emulators", "up",
+            "--port-offset", str(EXEC_PORT_OFFSET),
+            "--state-dir", str(tmp_path / "platform"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    assert up.stdout is not None
+    printed = []
+    for line in up.stdout:
+        printed.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+
+    answer = requests.get(f"{gateway}/v1/nothing-here", timeout=10)
+    up.send_signal(signal.SIGTERM)
+    code = up.wait(timeout=60)
+
+    output = "".join(printed)
+    assert "local platform ready in" in output
+    assert gateway in output
+    assert "function dead_letters" in output
+    assert (tmp_path / "platform" / "logs" / "firestore.log").is_file()
+    assert answer.status_code == 404
+    assert code == 0
+    assert _platform_ids() <= before | {platform.platform_id}
