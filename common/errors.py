@@ -29,7 +29,8 @@ exc``; their text never reaches a client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -288,6 +289,21 @@ def wrap_google_error(exc: BaseException) -> CrmError:
     if isinstance(exc, _transient_error_types()):
         return UnavailableError()
     return InternalError()
+
+
+@contextlib.contextmanager
+def google_errors() -> Iterator[None]:
+    """Wrap a Google client or connection error raised inside the block.
+
+    CrmErrors pass through unchanged; anything else is the caller's bug and
+    propagates as it is.
+    """
+    from google.api_core.exceptions import GoogleAPIError
+
+    try:
+        yield
+    except (GoogleAPIError, ConnectionError, TimeoutError) as exc:
+        raise wrap_google_error(exc) from exc
 
 
 def _transient_error_types() -> tuple[type[BaseException], ...]:

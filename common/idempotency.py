@@ -13,11 +13,9 @@ not need them here.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,7 +25,7 @@ from common.errors import (
     IdempotencyKeyReusedError,
     InternalError,
     RequestInProgressError,
-    wrap_google_error,
+    google_errors,
 )
 from common.logs import log_fields
 
@@ -114,7 +112,7 @@ class IdempotencyStore:
         now = now or datetime.now(UTC)
         ref = self._ref(document_id(scope, key))
 
-        with _firestore_errors():
+        with google_errors():
             for _ in range(_MAX_ROUNDS):
                 begun = self._create(ref, scope, key, payload_hash, now)
                 begun = begun or self._resolve(ref, scope, payload_hash, now)
@@ -136,13 +134,13 @@ class IdempotencyStore:
             "completed_at": now,
             "updated_at": now,
         }
-        with _firestore_errors():
+        with google_errors():
             if not self._write_if_unchanged(record, fields):
                 _logger.warning("idempotency claim lost", extra=_fields(record))
 
     def release(self, record: IdempotencyRecord) -> None:
         """Delete a claim so that the client's retry runs again."""
-        with _firestore_errors():
+        with google_errors():
             if not self._write_if_unchanged(record, None):
                 _logger.warning("idempotency claim lost", extra=_fields(record))
 
@@ -281,13 +279,3 @@ def _stored_outcome(stored: dict[str, Any]) -> dict[str, Any]:
 
 def _fields(record: IdempotencyRecord) -> dict[str, dict[str, Any]]:
     return log_fields(scope=record.scope, idempotency_record=record.document_id)
-
-
-@contextlib.contextmanager
-def _firestore_errors() -> Iterator[None]:
-    from google.api_core.exceptions import GoogleAPIError
-
-    try:
-        yield
-    except (GoogleAPIError, ConnectionError, TimeoutError) as exc:
-        raise wrap_google_error(exc) from exc

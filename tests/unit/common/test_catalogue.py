@@ -1,0 +1,84 @@
+"""Unit tests of common.catalogue: event data schemas by type and version."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+
+import pytest
+from pydantic import BaseModel
+
+from common import catalogue
+from common.errors import InvalidEventError
+
+pytestmark = pytest.mark.unit
+
+
+class ThingCreatedV1(BaseModel):
+    thing_id: str
+
+
+class ThingCreatedV2(BaseModel):
+    thing_id: str
+    colour: str
+
+
+def _domain(name: str, schemas: dict[tuple[str, int], type[BaseModel]]) -> str:
+    module = types.ModuleType(name)
+    module.EVENT_SCHEMAS = schemas  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    return name
+
+
+@pytest.fixture
+def domains(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    names: list[str] = []
+    monkeypatch.setattr(catalogue, "DOMAIN_EVENT_MODULES", names)
+    catalogue.event_schemas.cache_clear()
+    yield names
+    for name in names:
+        sys.modules.pop(name, None)
+    catalogue.event_schemas.cache_clear()
+
+
+def test_event_schema_known_type_and_version_is_found(domains: list[str]) -> None:
+    domains.append(
+        _domain(
+            "fake_things",
+            {
+                ("thing.item.created", 1): ThingCreatedV1,
+                ("thing.item.created", 2): ThingCreatedV2,
+            },
+        )
+    )
+
+    assert catalogue.event_schema("thing.item.created", 1) is ThingCreatedV1
+    assert catalogue.event_schema("thing.item.created", 2) is ThingCreatedV2
+
+
+@pytest.mark.parametrize(
+    ("event_type", "version", "code"),
+    [
+        ("thing.item.created", 3, "unknown_schema_version"),
+        ("thing.item.deleted", 1, "unknown_event_type"),
+    ],
+)
+def test_event_schema_unknown_is_a_permanent_error(
+    domains: list[str], event_type: str, version: int, code: str
+) -> None:
+    domains.append(_domain("fake_things", {("thing.item.created", 1): ThingCreatedV1}))
+
+    with pytest.raises(InvalidEventError) as raised:
+        catalogue.event_schema(event_type, version)
+
+    assert raised.value.code == code
+    assert raised.value.retryable is False
+
+
+def test_event_schemas_declared_twice_fail_loudly(domains: list[str]) -> None:
+    domains.append(_domain("fake_one", {("thing.item.created", 1): ThingCreatedV1}))
+    domains.append(_domain("fake_two", {("thing.item.created", 1): ThingCreatedV2}))
+
+    with pytest.raises(RuntimeError, match="fake_two declares event schemas twice"):
+        catalogue.event_schemas()
