@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import BENCH_PORT_OFFSET
 from bench.report import median_ms, print_table, write_json
 from emulators.config import ROOT, PlatformConfig
 from emulators.platform import Platform
@@ -31,7 +32,6 @@ from triggers import FunctionDefinition
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 AIM = 1.2
-BENCH_PORT_OFFSET = 3000
 FIRST_ANSWER_TIMEOUT_S = 60.0
 
 

@@ -11,13 +11,13 @@ import argparse
 import shutil
 import time
 
+from bench import BENCH_PORT_OFFSET
 from bench.report import median_ms, print_table, write_json
 from emulators.config import ROOT, PlatformConfig
 from emulators.platform import Platform
 from emulators.services import emulator_processes
 
 AIM_S = 15.0
-BENCH_PORT_OFFSET = 3000
 
 
 def main(args: argparse.Namespace) -> int:

@@ -17,7 +17,11 @@ from pydantic import BaseModel
 
 from common.errors import InvalidEventError
 
-DOMAIN_EVENT_MODULES: tuple[str, ...] = ()
+DOMAIN_EVENT_MODULES: tuple[str, ...] = (
+    "common.customers.events",
+    "common.payments.events",
+    "common.kyc.events",
+)
 
 SchemaKey = tuple[str, int]
 

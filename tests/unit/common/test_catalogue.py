@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from common import catalogue
 from common.errors import InvalidEventError
+from common.events import EVENT_TYPE_PATTERN
 
 pytestmark = pytest.mark.unit
 
@@ -82,3 +84,16 @@ def test_event_schemas_declared_twice_fail_loudly(domains: list[str]) -> None:
 
     with pytest.raises(RuntimeError, match="fake_two declares event schemas twice"):
         catalogue.event_schemas()
+
+
+def test_event_schemas_of_the_product_load_and_follow_the_naming_rule() -> None:
+    catalogue.event_schemas.cache_clear()
+
+    schemas = catalogue.event_schemas()
+
+    assert {event_type.split(".")[0] for event_type, _ in schemas} == {
+        "customer",
+        "payment",
+        "kyc",
+    }
+    assert all(re.fullmatch(EVENT_TYPE_PATTERN, t) for t, _ in schemas)

@@ -1,0 +1,1 @@
+"""Customers: onboarding, profiles, KYC documents and decisions for the app."""

@@ -1,0 +1,1 @@
+"""KYC: identity document checks and the decisions taken on them."""

@@ -1,0 +1,1 @@
+"""Payments: provider webhooks normalised into payments, and their listing."""
