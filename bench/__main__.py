@@ -1,4 +1,4 @@
-"""Run one benchmark, or all: `python -m bench cold_start|platform_start|all`."""
+"""Run one benchmark, or all: `python -m bench NAME|all [--runs N] [--count N]`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import cold_start, platform_start
+from bench import bigquery_loader, cold_start, platform_start
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cold_start": cold_start.main,
     "platform_start": platform_start.main,
+    "bigquery_loader": bigquery_loader.main,
 }
 
 
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("name", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement")
+    bigquery_loader.add_arguments(parser)
     args = parser.parse_args(argv)
 
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
