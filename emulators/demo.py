@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from emulators.config import DATASET, PlatformConfig
+from emulators.demo_analytics import show_analytics
 from emulators.platform import Platform
 
 SETTLEMENT_SAMPLE = (
@@ -24,7 +25,7 @@ PENDING_STEPS = (
     ("kyc_documents", "the customer uploads a passport and KYC decides"),
     ("payment_webhooks", "the customer pays and is refunded"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
-    ("bigquery_loader", "every event lands in BigQuery's views"),
+    ("bigquery_loader_payment_events", "every event lands in BigQuery's views"),
 )
 
 
@@ -38,6 +39,7 @@ def run_demo(config: PlatformConfig | None = None) -> int:
         _settlement_file_step(platform)
         print()
         _show_stores(platform)
+        show_analytics(platform)
     return 0
 
 
