@@ -11,6 +11,7 @@ dependency unavailable (running again is safe).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from common.analytics.schema import DATASET
 from common.errors import CrmError
 
+# BigQuery's rule for dataset ids.
+_DATASET_RE = re.compile(r"[A-Za-z0-9_]{1,1024}")
 EXIT_REFUSED = 2
 EXIT_UNAVAILABLE = 3
 
@@ -31,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backfill(args)
     except CrmError as exc:
         print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
+        # An operator runs this: the wrapped error says what BigQuery or
+        # Firestore answered, which a client of a function never sees.
+        if exc.__cause__ is not None:
+            cause = exc.__cause__
+            print(f"cause: {type(cause).__name__}: {cause}", file=sys.stderr)
         return EXIT_UNAVAILABLE if exc.retryable else EXIT_REFUSED
 
 
@@ -73,6 +81,14 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset(value: str) -> str:
+    if not _DATASET_RE.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"expected letters, digits and underscores, found {value!r}"
+        )
+    return value
+
+
 def _instant(value: str) -> datetime:
     """Parse 2026-12-01 or 2026-12-01T10:00:00Z; without a zone, UTC."""
     try:
@@ -99,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     fill.add_argument("--batch-size", type=int, default=500)
     fill.add_argument("--quiet", action="store_true", help="no progress bar")
     for command in (boot, fill):
-        command.add_argument("--dataset", default=DATASET)
+        command.add_argument("--dataset", type=_dataset, default=DATASET)
     return parser
 
 

@@ -3,7 +3,11 @@
 Rows go in with ``insert_rows_json`` (the streaming ``tabledata.insertAll``),
 one call per event, the event id as ``insertId``. That dedupe is best-effort
 in production and absent in the emulator, so the views dedupe by event id;
-the loader never reads before it writes.
+the loader never reads before it writes. Not the Storage Write API: its
+default stream has no dedupe at all, and its exactly-once mode needs an
+application stream with offsets per writer, which one event per invocation
+across many instances cannot keep; the emulator's gRPC side of it was not
+shown to match production either.
 
 A message no retry can load (not an envelope, a type or version the
 catalogue does not know, data that fails its schema) is acknowledged and
