@@ -196,30 +196,45 @@ def _plain_script(events: list[tuple[str, EventEnvelope]], run: str) -> float:
 def _wait_until_visible(
     client: bigquery.Client, dataset: str, prefix: str, expected: int
 ) -> None:
+    # The tables' row counts first: computing the views on every poll would
+    # slow the emulator down while the loader is still writing.
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
-    while _visible(client, dataset, prefix) < expected:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bigquery_loader: not visible in {VISIBLE_TIMEOUT_S} s")
-        time.sleep(POLL_EVERY_S)
+    for probe in (_written, _visible):
+        while probe(client, dataset, prefix) < expected:
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"bigquery_loader: not visible in {VISIBLE_TIMEOUT_S} s"
+                )
+            time.sleep(POLL_EVERY_S)
+
+
+def _written(client: bigquery.Client, dataset: str, prefix: str) -> int:
+    from common.analytics.queries import query_rows
+
+    sql = (
+        "SELECT (SELECT COUNT(*) FROM `{dataset}.customer_events` "
+        "WHERE STARTS_WITH(customer_id, @prefix)) + "
+        "(SELECT COUNT(*) FROM `{dataset}.kyc_checks` "
+        "WHERE STARTS_WITH(customer_id, @prefix)) + "
+        "(SELECT COUNT(*) FROM `{dataset}.payments` "
+        "WHERE STARTS_WITH(provider_reference, @prefix)) AS written"
+    )
+    rows = query_rows(client, sql, {"prefix": prefix}, dataset=dataset)
+    return int(rows[0]["written"])
 
 
 def _visible(client: bigquery.Client, dataset: str, prefix: str) -> int:
-    from google.cloud import bigquery
+    from common.analytics.queries import query_rows
 
-    tables = f"{client.project}.{dataset}"
     sql = (
-        "SELECT "  # noqa: S608
-        f"(SELECT COUNT(*) FROM `{tables}.customers_current` "
+        "SELECT (SELECT COUNT(*) FROM `{dataset}.customers_current` "
         "WHERE STARTS_WITH(customer_id, @prefix)) + "
-        f"(SELECT COUNT(*) FROM `{tables}.kyc_current` "
+        "(SELECT COUNT(*) FROM `{dataset}.kyc_current` "
         "WHERE STARTS_WITH(customer_id, @prefix)) + "
-        f"(SELECT COUNT(*) FROM `{tables}.payments_current` "
+        "(SELECT COUNT(*) FROM `{dataset}.payments_current` "
         "WHERE STARTS_WITH(provider_reference, @prefix)) AS visible"
     )
-    config = bigquery.QueryJobConfig(
-        query_parameters=[bigquery.ScalarQueryParameter("prefix", "STRING", prefix)]
-    )
-    rows = list(client.query(sql, job_config=config).result())
+    rows = query_rows(client, sql, {"prefix": prefix}, dataset=dataset)
     return int(rows[0]["visible"])
 
 

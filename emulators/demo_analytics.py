@@ -156,21 +156,10 @@ def _wait_for(customer: str) -> None:
 
 
 def _query(sql: str, **parameters: str) -> list[dict[str, Any]]:
-    from google.cloud import bigquery
-
+    from common.analytics.queries import query_rows
     from common.clients import bigquery_client
 
-    client = bigquery_client()
-    config = bigquery.QueryJobConfig(
-        query_parameters=[
-            bigquery.ScalarQueryParameter(name, "STRING", value)
-            for name, value in parameters.items()
-        ]
-    )
-    job = client.query(
-        sql.replace("{dataset}", f"{client.project}.{DATASET}"), job_config=config
-    )
-    return [dict(row) for row in job.result(timeout=60)]
+    return query_rows(bigquery_client(), sql, parameters, dataset=DATASET)
 
 
 def _print_rows(

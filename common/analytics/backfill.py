@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pydantic
 
 from common.analytics.loader import EventLoader
+from common.analytics.queries import query_rows
 from common.analytics.rows import LOADED_BY_BACKFILL, TableRow, event_row
 from common.analytics.schema import EVENT_TABLES
 from common.errors import InvalidEventError, google_errors
@@ -95,23 +96,16 @@ def backfill(
 
 def loaded_event_ids(loader: EventLoader, start: datetime, end: datetime) -> set[str]:
     """Return the ids of the events in ``[start, end)`` that the tables hold."""
-    from google.cloud import bigquery
-
-    config = bigquery.QueryJobConfig(
-        query_parameters=[
-            bigquery.ScalarQueryParameter("start", "TIMESTAMP", start),
-            bigquery.ScalarQueryParameter("end", "TIMESTAMP", end),
-        ]
-    )
     ids: set[str] = set()
     for spec in EVENT_TABLES.values():
-        sql = (
-            f"SELECT DISTINCT event_id FROM `{loader.table_id(spec.name)}` "  # noqa: S608
-            "WHERE occurred_at >= @start AND occurred_at < @end"
+        rows = query_rows(
+            loader.client,
+            f"SELECT DISTINCT event_id FROM `{{dataset}}.{spec.name}` "  # noqa: S608
+            "WHERE occurred_at >= @start AND occurred_at < @end",
+            {"start": start, "end": end},
+            dataset=loader.dataset,
         )
-        with google_errors():
-            rows = loader.client.query(sql, job_config=config).result()
-            ids.update(str(row["event_id"]) for row in rows)
+        ids.update(str(row["event_id"]) for row in rows)
     return ids
 
 

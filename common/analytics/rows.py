@@ -103,20 +103,13 @@ def dead_letter_row(
     the data itself: an invalid payload may hold anything.
     """
     attributes = message.attributes
-    version = attributes.get("schema_version", "")
     values: dict[str, Any] = {
         "message_id": message.message_id,
         "topic": topic,
         "subscription": subscription,
         "event_id": envelope.event_id if envelope else attributes.get("event_id"),
         "event_type": envelope.event_type if envelope else attributes.get("event_type"),
-        "schema_version": (
-            envelope.schema_version
-            if envelope
-            else int(version)
-            if version.isdigit()
-            else None
-        ),
+        "schema_version": _schema_version(envelope, attributes),
         "subject": envelope.subject if envelope else None,
         "code": error.code,
         "reason": error.detail,
@@ -165,6 +158,15 @@ def _validated_data(envelope: EventEnvelope) -> dict[str, Any]:
             field_errors=fields,
         ) from exc
     return model.model_dump(mode="json")
+
+
+def _schema_version(
+    envelope: EventEnvelope | None, attributes: dict[str, str]
+) -> int | None:
+    if envelope is not None:
+        return envelope.schema_version
+    found = attributes.get("schema_version", "")
+    return int(found) if found.isdigit() else None
 
 
 def _column_value(column: Column, value: Any) -> Any:

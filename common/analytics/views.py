@@ -26,6 +26,13 @@ _UNIQUE_EVENTS = """
   WHERE TRUE
   QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY loaded_at) = 1
 """
+# A settlement report ingested twice writes its lines twice.
+_UNIQUE_SETTLEMENT_LINES = """
+  SELECT *
+  FROM `{dataset}.settlement_lines`
+  WHERE TRUE
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY line_id ORDER BY recorded_at) = 1
+"""
 _DOCUMENT_STATUS_RANK = """CASE status
       WHEN 'awaiting_upload' THEN 0
       WHEN 'processing' THEN 1
@@ -56,6 +63,7 @@ def _status_columns() -> str:
 # Fragments that several views share, written {name} in their SQL; the
 # unique rows of a table are {unique:table}.
 _FRAGMENTS: Final = {
+    "{unique_settlement_lines}": _UNIQUE_SETTLEMENT_LINES,
     "{document_status_rank}": _DOCUMENT_STATUS_RANK,
     "{status_totals}": _status_totals(),
     "{status_columns}": _status_columns(),
@@ -227,12 +235,7 @@ last_payment AS (
     PARTITION BY customer_id ORDER BY updated_at DESC, payment_key DESC
   ) = 1
 ),
-lines AS (
-  SELECT *
-  FROM `{dataset}.settlement_lines`
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY line_id ORDER BY recorded_at) = 1
-),
+lines AS ({unique_settlement_lines}),
 settled AS (
   SELECT
     COALESCE(payments.customer_id, lines.customer_id) AS customer_id,
@@ -355,12 +358,7 @@ SETTLEMENT_MISMATCHES = ViewSpec(
         "payment not settled yet is not a mismatch."
     ),
     sql="""
-WITH lines AS (
-  SELECT *
-  FROM `{dataset}.settlement_lines`
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY line_id ORDER BY recorded_at) = 1
-),
+WITH lines AS ({unique_settlement_lines}),
 settled AS (
   SELECT
     provider,

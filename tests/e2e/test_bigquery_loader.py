@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from common.analytics.queries import query_rows
 from common.events import EventEnvelope, EventPublisher
-from emulators.config import DATASET
 from emulators.platform import Platform
 from tests.support import eventually
 
@@ -26,25 +26,9 @@ def _seed(event_id: str) -> dict[str, Any]:
 
 
 def _query(sql: str, **parameters: str) -> list[dict[str, Any]]:
-    from google.api_core.retry import Retry
-    from google.cloud import bigquery
-
     from common.clients import bigquery_client
 
-    client = bigquery_client()
-    config = bigquery.QueryJobConfig(
-        query_parameters=[
-            bigquery.ScalarQueryParameter(name, "STRING", value)
-            for name, value in parameters.items()
-        ]
-    )
-    job = client.query(
-        sql.replace("{dataset}", f"{client.project}.{DATASET}"),
-        job_config=config,
-        retry=Retry(timeout=5),
-        job_retry=None,
-    )
-    return [dict(row) for row in job.result(timeout=60)]
+    return query_rows(bigquery_client(), sql, parameters, retry_timeout_s=5)
 
 
 def _published_twice(customer: str) -> None:

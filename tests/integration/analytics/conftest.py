@@ -14,6 +14,7 @@ import pytest
 
 from common.analytics.bootstrap import bootstrap
 from common.analytics.loader import EventLoader
+from common.analytics.queries import query_rows
 from common.events import PubSubMessage
 from emulators.platform import Platform
 
@@ -58,23 +59,13 @@ class Analytics:
 
     def query(self, sql: str, **parameters: Any) -> list[dict[str, Any]]:
         """Run ``sql`` with ``{dataset}`` qualified; return the rows as dicts."""
-        from google.api_core.retry import Retry
-        from google.cloud import bigquery
-
-        config = bigquery.QueryJobConfig(
-            query_parameters=[
-                bigquery.ScalarQueryParameter(name, _parameter_type(value), value)
-                for name, value in parameters.items()
-            ]
+        return query_rows(
+            self.client,
+            sql,
+            parameters,
+            dataset=self.dataset,
+            retry_timeout_s=RETRY_DEADLINE_S,
         )
-        retry = Retry(timeout=RETRY_DEADLINE_S)
-        job = self.client.query(
-            sql.replace("{dataset}", f"{self.client.project}.{self.dataset}"),
-            job_config=config,
-            retry=retry,
-            job_retry=None,
-        )
-        return [dict(row) for row in job.result(timeout=60, retry=retry)]
 
     def view(self, name: str, order_by: str) -> list[dict[str, Any]]:
         """Return every row of one view, in a stable order."""
@@ -84,14 +75,6 @@ class Analytics:
         """Return how many rows one table holds, duplicates included."""
         found = self.query(f"SELECT COUNT(*) AS n FROM `{{dataset}}.{table}`")  # noqa: S608
         return int(found[0]["n"])
-
-
-def _parameter_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT64"
-    return "STRING"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.config import DATASET
+from common.analytics.queries import query_rows
 from emulators.platform import Platform
 
 pytestmark = pytest.mark.integration
@@ -59,22 +59,9 @@ def _published(envelope: dict[str, Any], message_id: str) -> dict[str, Any]:
 
 
 def _rows(sql: str, event_id: str) -> list[dict[str, Any]]:
-    from google.api_core.retry import Retry
-    from google.cloud import bigquery
-
     from common.clients import bigquery_client
 
-    client = bigquery_client()
-    config = bigquery.QueryJobConfig(
-        query_parameters=[bigquery.ScalarQueryParameter("id", "STRING", event_id)]
-    )
-    job = client.query(
-        sql.replace("{dataset}", f"{client.project}.{DATASET}"),
-        job_config=config,
-        retry=Retry(timeout=5),
-        job_retry=None,
-    )
-    return [dict(row) for row in job.result(timeout=60)]
+    return query_rows(bigquery_client(), sql, {"id": event_id}, retry_timeout_s=5)
 
 
 def test_bigquery_loader_valid_event_answers_200_and_writes_the_row(
