@@ -44,6 +44,8 @@ class Settings(BaseModel):
     firebase_auth_emulator_host: str | None = None
     secret_manager_endpoint: str | None = None
     secret_cache_ttl_s: PositiveInt = 300
+    signed_url_key_file: str | None = None
+    cors_allowed_origins: str = ""
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**(_from_environment() | values))
@@ -55,6 +57,7 @@ class Settings(BaseModel):
         "bigquery_emulator_host",
         "firebase_auth_emulator_host",
         "secret_manager_endpoint",
+        "signed_url_key_file",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
