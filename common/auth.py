@@ -13,6 +13,7 @@ the library's message never reach a log or a client.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,6 +50,7 @@ def authenticate(headers: HeaderMap) -> Caller:
     """
     token = _bearer_token(header(headers, "Authorization"))
     claims = _verify(token)
+    _check_expiry(claims)
 
     uid = claims.get("uid") or claims.get("sub")
     if not isinstance(uid, str) or not uid:
@@ -89,6 +91,14 @@ def _verify(token: str) -> dict[str, Any]:
     except (auth.CertificateFetchError, exceptions.FirebaseError) as exc:
         raise UnavailableError(code="auth_unavailable") from exc
     return claims
+
+
+def _check_expiry(claims: dict[str, Any]) -> None:
+    # The Admin SDK checks expiry itself, except in emulator mode, where it
+    # takes the claims as they are; the check here holds in both.
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float) or expires <= time.time():
+        raise _unauthenticated("token_expired", "The token has expired.")
 
 
 def _unauthenticated(code: str, detail: str) -> AuthenticationError:

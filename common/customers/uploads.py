@@ -57,7 +57,8 @@ def signed_upload(
             expiration=UPLOAD_TTL,
             method="PUT",
             content_type=content_type,
-            headers=extra,
+            # The library adds Host to the dict it is given.
+            headers=dict(extra),
             **_signing_arguments(),
         )
     headers = {"Content-Type": content_type, **extra}
