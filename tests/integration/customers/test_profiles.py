@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -286,3 +287,58 @@ def test_patch_by_staff_on_someone_else_is_forbidden(api: Api, users: Users) -> 
 
     assert response.status_code == 403
     assert response.json()["code"] == "owner_only"
+
+
+def test_patch_to_another_customers_phone_conflicts_and_changes_nothing(
+    api: Api, users: Users
+) -> None:
+    taken = customer_body()
+    api.create(users.new(), taken)
+    user = users.new()
+    created = api.create(user, customer_body())
+    path = f"/v1/customers/{user.uid}"
+
+    response = api.request(
+        "PATCH",
+        path,
+        json={"phone": taken["phone"]},
+        headers=user.headers(**{"If-Match": created.headers["ETag"]}),
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "phone_taken"
+    after = api.request("GET", path, headers=user.headers())
+    assert after.json() == created.json()
+    assert after.headers["ETag"] == created.headers["ETag"]
+
+
+def test_create_reclaims_reservation_left_by_a_crashed_request(
+    api: Api, users: Users, firestore_client: firestore.Client
+) -> None:
+    from common.customers.uniqueness import COLLECTION, STALE_AFTER, value_key
+
+    body = customer_body()
+    left_at = datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1)
+    firestore_client.collection(COLLECTION).document(
+        value_key("email", body["email"])
+    ).create({"kind": "email", "customer_id": "crashed-before-commit", "at": left_at})
+
+    response = api.create(users.new(), body)
+
+    assert response.status_code == 201
+
+
+def test_create_respects_a_fresh_reservation_of_a_request_in_flight(
+    api: Api, users: Users, firestore_client: firestore.Client
+) -> None:
+    from common.customers.uniqueness import COLLECTION, value_key
+
+    body = customer_body()
+    firestore_client.collection(COLLECTION).document(
+        value_key("phone", body["phone"])
+    ).create({"kind": "phone", "customer_id": "in-flight", "at": datetime.now(UTC)})
+
+    response = api.create(users.new(), body)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "phone_taken"
