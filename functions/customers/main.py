@@ -24,6 +24,7 @@ from werkzeug.routing import Map, Rule
 
 from common.auth import authenticate
 from common.customers import api
+from common.customers.profiles import customer_not_found
 from common.errors import (
     CrmError,
     ForbiddenError,
@@ -121,8 +122,9 @@ def _dispatch(request: flask.Request) -> flask.Response:
     if endpoint == "create":
         return api.create_customer(request, caller)
     customer_id = arguments["customer_id"]
+    # An id that cannot exist is answered like a missing customer.
     if not _CUSTOMER_ID.fullmatch(customer_id):
-        raise profiles_not_found()
+        raise customer_not_found()
     return HANDLERS[endpoint](request, caller, customer_id)
 
 
@@ -152,13 +154,6 @@ def _openapi() -> flask.Response:
     return flask.Response(
         OPENAPI_DOCUMENT.read_bytes(), status=200, content_type="application/json"
     )
-
-
-def profiles_not_found() -> NotFoundError:
-    """A customer id that cannot exist is answered like a missing customer."""
-    from common.customers.profiles import customer_not_found
-
-    return customer_not_found()
 
 
 @functools.cache
