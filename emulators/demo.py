@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from emulators.config import DATASET, PlatformConfig
 from emulators.demo_analytics import show_analytics
+from emulators.demo_customers import run_customer_step
 from emulators.platform import Platform
 
 SETTLEMENT_SAMPLE = (
@@ -21,8 +22,7 @@ SETTLEMENT_SAMPLE = (
 )
 # Steps of the PRODUCT.md scenario whose functions are not in triggers/ yet.
 PENDING_STEPS = (
-    ("customers", "a customer signs up and a staff member reads the profile"),
-    ("kyc_documents", "the customer uploads a passport and KYC decides"),
+    ("kyc_documents", "KYC checks the uploaded passport and decides"),
     ("payment_webhooks", "the customer pays and is refunded"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
     ("bigquery_loader_payment_events", "every event lands in BigQuery's views"),
@@ -33,7 +33,8 @@ def run_demo(config: PlatformConfig | None = None) -> int:
     """Drive the scenario against the platform at `config`'s ports."""
     platform = Platform(config or PlatformConfig())
     with _environment(platform):
-        print("CRM-AID demo on", platform.config.url("gateway"))
+        print("CRM-AID demo on", os.environ["CRM_API_URL"])
+        run_customer_step(platform.config)
         _pending_steps(platform)
         _dead_letter_step(platform)
         _settlement_file_step(platform)

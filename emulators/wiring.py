@@ -101,7 +101,7 @@ def _create_buckets(config: PlatformConfig, catalog: Catalog) -> None:
 
     client = storage.Client(
         project=config.project_id,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options={"api_endpoint": config.url("storage")},
     )
     for bucket in catalog.buckets:
@@ -116,7 +116,7 @@ def _create_dataset(config: PlatformConfig) -> None:
 
     client = bigquery.Client(
         project=config.project_id,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options=ClientOptions(api_endpoint=config.url("bigquery")),
     )
     bootstrap(client, dataset=DATASET)
