@@ -139,7 +139,7 @@ def test_load_message_bigquery_unreachable_raises_retryable(
         closed_port = probe.getsockname()[1]
     client = bigquery.Client(
         project=analytics.client.project,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{closed_port}"),
     )
     loader = EventLoader(client, dataset=analytics.dataset, retry_deadline_s=1)
