@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,6 +14,9 @@ from common.analytics.queries import query_rows
 from common.events import EventEnvelope, EventPublisher
 from emulators.platform import Platform
 from tests.support import eventually
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
 
 pytestmark = pytest.mark.e2e
 
@@ -119,3 +122,41 @@ def test_published_unknown_type_is_dead_lettered_once_not_retried(
 
     assert first == [{"topic": "kyc-events", "code": "unknown_event_type"}]
     assert recorded() == first
+
+
+def test_customer_signed_up_through_the_api_lands_in_customers_current(
+    platform: Platform, firestore_client: firestore.Client
+) -> None:
+    from tests.integration.customers.conftest import Api, Users, customer_body
+
+    user = Users(platform).new()
+    api = Api(platform.config.url("gateway"))
+    body = customer_body()
+    created = api.create(user, body)
+    assert created.status_code == 201
+    customer = created.json()["id"]
+
+    def current() -> list[dict[str, Any]] | None:
+        return (
+            _query(
+                "SELECT status, country, terms_version, events "
+                "FROM `{dataset}.customers_current` WHERE customer_id = @c",
+                c=customer,
+            )
+            or None
+        )
+
+    rows = eventually(current, timeout_s=60)
+
+    assert rows == [
+        {
+            "status": "pending_kyc",
+            "country": body["country"],
+            "terms_version": body["terms_version"],
+            "events": 1,
+        }
+    ]
+    rejected = _query(
+        "SELECT code FROM `{dataset}.dead_letters` WHERE subject = @c", c=customer
+    )
+    assert rejected == []
