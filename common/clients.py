@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+PUBLISH_MAX_LATENCY_S = 0.001
+
 _lock = threading.RLock()
 _clients: dict[str, Any] = {}
 
@@ -85,7 +87,10 @@ def _new_firestore_client() -> firestore.Client:
 def _new_publisher_client() -> pubsub_v1.PublisherClient:
     from google.cloud import pubsub_v1
 
-    return pubsub_v1.PublisherClient()
+    # Producers publish an event after their commit and wait for it before
+    # answering: the default 10 ms batching window is only latency to them.
+    batching = pubsub_v1.types.BatchSettings(max_latency=PUBLISH_MAX_LATENCY_S)
+    return pubsub_v1.PublisherClient(batch_settings=batching)
 
 
 def _new_storage_client() -> storage.Client:

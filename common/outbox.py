@@ -92,6 +92,29 @@ class Outbox:
             self._publish(snapshot, now or datetime.now(UTC))
         return len(pending)
 
+    def relay_committed(
+        self,
+        topic: str,
+        envelopes: Iterable[EventEnvelope],
+        now: datetime | None = None,
+    ) -> int:
+        """Publish entries that the caller staged and has just committed.
+
+        The same as ``relay`` for those ids, without reading the entries back:
+        the caller knows they are pending, since its own commit created them.
+        Returns how many were published.
+
+        Raises:
+            UnavailableError: as ``relay``; the rest stay pending.
+        """
+        published = 0
+        for envelope in envelopes:
+            self._publisher.publish(topic, envelope)
+            self._mark_published(self._ref(envelope.event_id), now)
+            _log_published(envelope, topic)
+            published += 1
+        return published
+
     def relay_pending(
         self,
         older_than: timedelta = DEFAULT_SWEEP_AGE,
@@ -149,19 +172,16 @@ class Outbox:
         stored = snapshot.to_dict() or {}
         envelope = EventEnvelope.model_validate_json(stored["envelope"])
         self._publisher.publish(stored["topic"], envelope)
+        self._mark_published(snapshot.reference, now)
+        _log_published(envelope, stored["topic"])
 
+    def _mark_published(
+        self, ref: firestore.DocumentReference, now: datetime | None
+    ) -> None:
         with google_errors():
             # A concurrent relay may have marked it first; both published the
             # same event id, which consumers dedupe.
-            snapshot.reference.update({"state": PUBLISHED, "published_at": now})
-        _logger.info(
-            "event published",
-            extra=log_fields(
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
-                topic=stored["topic"],
-            ),
-        )
+            ref.update({"state": PUBLISHED, "published_at": now or datetime.now(UTC)})
 
     def _ref(self, event_id: str) -> firestore.DocumentReference:
         return self._db().collection(self._collection).document(event_id)
@@ -187,6 +207,17 @@ def _entry(topic: str, envelope: EventEnvelope, now: datetime) -> dict[str, Any]
         "published_at": None,
         "expire_at": now + RETENTION,
     }
+
+
+def _log_published(envelope: EventEnvelope, topic: str) -> None:
+    _logger.info(
+        "event published",
+        extra=log_fields(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            topic=topic,
+        ),
+    )
 
 
 def _is_pending(stored: dict[str, Any] | None) -> bool:

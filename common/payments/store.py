@@ -184,7 +184,7 @@ class PaymentLedger:
 
         if envelope is None:
             return RecordOutcome(duplicate=False, payment_key=state.payment_key)
-        self._outbox_().relay([envelope.event_id])
+        self._outbox_().relay_committed(TOPIC, [envelope], now)
         return RecordOutcome(
             duplicate=False,
             payment_key=state.payment_key,

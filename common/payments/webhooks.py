@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from common.errors import NotFoundError
-from common.logs import log_fields
+from common.logs import current_invocation, log_fields
 from common.payments.facts import ProviderEvent
 from common.payments.providers.adyen import notification_items, parse_adyen_item
 from common.payments.providers.standard import parse_standard_event
@@ -170,12 +170,16 @@ def verified_events(
 
 
 def _log_recorded(event: ProviderEvent, duplicate: bool) -> None:
-    fields = log_fields(
-        scope=event.scope,
-        provider_event_type=event.event_type,
-        payment_key=event.fact.payment_key if event.fact else None,
-        duplicate=duplicate,
-    )
+    # One line per invocation is the rule: what went well rides on the
+    # invocation's own line; only an event kept without its fact gets one.
+    current = current_invocation()
+    if current is not None:
+        current.add_fields(
+            scope=event.scope,
+            provider_event_type=event.event_type,
+            payment_key=event.fact.payment_key if event.fact else None,
+            duplicate=duplicate,
+        )
     if event.fact_error is not None:
         _logger.warning(
             "provider event recorded without a fact",
@@ -185,5 +189,3 @@ def _log_recorded(event: ProviderEvent, duplicate: bool) -> None:
                 code=event.fact_error,
             ),
         )
-    else:
-        _logger.info("provider event recorded", extra=fields)
