@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from emulators.config import DATASET, PlatformConfig
+from emulators.demo_payments import run_payment_step
 from emulators.platform import Platform
 
 SETTLEMENT_SAMPLE = (
@@ -22,7 +23,7 @@ SETTLEMENT_SAMPLE = (
 PENDING_STEPS = (
     ("customers", "a customer signs up and a staff member reads the profile"),
     ("kyc_documents", "the customer uploads a passport and KYC decides"),
-    ("payment_webhooks", "the customer pays and is refunded"),
+    ("payment_webhooks", "the customer pays with Stripe, refunded partly then fully"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
     ("bigquery_loader", "every event lands in BigQuery's views"),
 )
@@ -34,6 +35,7 @@ def run_demo(config: PlatformConfig | None = None) -> int:
     with _environment(platform):
         print("CRM-AID demo on", platform.config.url("gateway"))
         _pending_steps(platform)
+        run_payment_step(platform)
         _dead_letter_step(platform)
         _settlement_file_step(platform)
         print()
