@@ -234,7 +234,7 @@ def test_payment_webhooks_unknown_type_is_recorded_and_changes_no_payment(
 
     assert response.status_code == 200
     (record,) = _documents(firestore_client, "payment_provider_events")
-    assert (record["event_type"], record["fact"]) == ("customer.created", None)
+    assert (record["event_type"], record["fact_json"]) == ("customer.created", None)
     assert _documents(firestore_client, "payments") == []
 
 
