@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import TypeAdapter
 
-from common.errors import UnavailableError, google_errors
+from common.errors import PayloadTooLargeError, UnavailableError, google_errors
 from common.events import EventEnvelope, new_event
 from common.idempotency import document_id
 from common.logs import log_fields
@@ -55,6 +55,9 @@ PAYMENTS_COLLECTION: Final = listing.COLLECTION
 # Raw payloads above this are kept deflated, so that a 1 MiB body still fits
 # Firestore's 1 MiB document limit with its other fields.
 COMPRESS_ABOVE: Final = 256 * 1024
+# What a record's raw payload may take once deflated, leaving room for the
+# other fields under the 1 MiB limit.
+MAX_STORED_RAW: Final = 1000 * 1024
 MAX_ATTEMPTS: Final = 8
 _STATE_FIELDS: Final = (
     "customer_id",
@@ -369,6 +372,9 @@ def _record_fields(
     raw, encoding = event.raw, "identity"
     if len(raw) > COMPRESS_ABOVE:
         raw, encoding = zlib.compress(raw, 6), "deflate"
+    if len(raw) > MAX_STORED_RAW:
+        # Refused before anything is written, rather than failing the commit.
+        raise PayloadTooLargeError("expected a payload that can be stored")
     return {
         "scope": event.scope,
         "event_key": event.event_key,
