@@ -169,3 +169,61 @@ def test_to_minor_units_too_precise_or_odd_is_refused(
 ) -> None:
     with pytest.raises(InvalidEventError):
         to_minor_units(amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("sample_name", "event_type", "lifecycle"),
+    [
+        ("payment_intent.created", "payment_intent.processing", "pending"),
+        (
+            "payment_intent.created",
+            "payment_intent.amount_capturable_updated",
+            "authorised",
+        ),
+        ("payment_intent.created", "payment_intent.payment_failed", "failed"),
+        ("payment_intent.created", "payment_intent.canceled", "canceled"),
+        ("charge.succeeded", "charge.failed", "failed"),
+        ("charge.succeeded", "charge.captured", "succeeded"),
+        ("charge.succeeded", "charge.pending", "pending"),
+    ],
+)
+def test_parse_stripe_event_lifecycle_types_map_to_their_status(
+    sample_name: str, event_type: str, lifecycle: str
+) -> None:
+    document = stripe_event(sample_name)
+    document["type"] = event_type
+
+    event = parse_stripe_event(body_of(document))
+
+    assert event.fact is not None
+    assert event.fact.lifecycle == lifecycle
+
+
+def test_parse_stripe_event_refund_failed_is_a_failed_refund() -> None:
+    event = parse_stripe_event(body_of(sample("stripe/refund.failed")))
+
+    assert event.fact is not None
+    assert [r.status for r in event.fact.refunds] == ["failed"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("won", "won"), ("lost", "lost"), ("warning_closed", "won")],
+)
+def test_parse_stripe_event_dispute_closed_names_the_outcome(
+    status: str, expected: str
+) -> None:
+    document = stripe_event("charge.dispute.closed", status=status)
+
+    event = parse_stripe_event(body_of(document))
+
+    assert event.fact is not None
+    assert event.fact.dispute is not None
+    assert event.fact.dispute.status == expected
+
+
+def test_parse_stripe_event_charge_refunded_reports_the_running_total() -> None:
+    event = parse_stripe_event(body_of(stripe_event("charge.refunded")))
+
+    assert event.fact is not None
+    assert event.fact.refunded_total_minor == 1000
