@@ -1,9 +1,18 @@
-"""Cold start: a fresh process per function until its first 2xx, beside a bare one.
+"""Cold start: a fresh process per function until its first 2xx, beside bare ones.
 
-The baseline is a bare functions-framework function of the same signature
-that imports the same Google client libraries and does nothing. A function
-that imports only what it needs and creates its clients lazily stays close to
-it; the aim is no function above 1.2 times its baseline.
+Two baselines, both bare functions-framework functions of the same signature
+that import the same Google client libraries:
+
+- `idle` does nothing;
+- `same call` makes the first call the function's own first request must
+  make before it can answer (for `dead_letters`, one Firestore `create()`),
+  named by the sample's `first_call`.
+
+The aim, no function above 1.2 times its baseline, is judged against `same
+call`: what it measures is what the function adds by its imports and its
+set-up, which lazy clients and lean imports keep small. Against `idle`, the
+first round trip to Firestore alone (a new channel, about 90 ms here) would
+count as overhead that no code can remove. Both ratios are printed.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ class Sample:
     path: str
     headers: dict[str, str]
     body: bytes
+    first_call: str | None
 
     @classmethod
     def load(cls, function: FunctionDefinition) -> Sample:
@@ -59,6 +69,7 @@ class Sample:
             path=document["path"],
             headers=document["headers"],
             body=b"" if body is None else json.dumps(body).encode(),
+            first_call=document.get("first_call"),
         )
 
     def unique(self) -> tuple[dict[str, str], bytes]:
@@ -87,6 +98,17 @@ def _signed(headers: dict[str, str], body: bytes) -> dict[str, str]:
     return {**headers, "Stripe-Signature": signature}
 
 
+# The bodies a `same call` baseline runs before it answers, by `first_call`.
+FIRST_CALLS = {
+    None: "",
+    "firestore.create": (
+        "    from google.cloud import firestore\n"
+        "    firestore.Client().collection('bench_cold_start')"
+        ".document(uuid.uuid4().hex).create({'at': 0})\n"
+    ),
+}
+
+
 def main(args: argparse.Namespace) -> int:
     """Measure every function of the catalogue and print the ratios."""
     config = PlatformConfig(state_dir=ROOT / ".local" / "bench-platform")
@@ -100,7 +122,15 @@ def main(args: argparse.Namespace) -> int:
 
     print_table(
         f"cold start, median of {args.runs}, until the first 2xx",
-        ["function", "function ms", "baseline ms", "ratio", f"aim <= {AIM}"],
+        [
+            "function",
+            "function ms",
+            "same call ms",
+            "ratio",
+            f"aim <= {AIM}",
+            "idle ms",
+            "ratio to idle",
+        ],
         rows,
     )
     write_json("cold_start", {"runs": args.runs, "aim": AIM, "functions": figures})
@@ -111,18 +141,28 @@ def _measure(
     platform: Platform, function: FunctionDefinition, scratch: Path, runs: int
 ) -> dict[str, Any]:
     sample = Sample.load(function)
-    baseline = _write_baseline(function, sample, scratch)
-    served, bare = [], []
+    same_call = _write_baseline(function, sample, scratch, sample.first_call)
+    idle = _write_baseline(function, sample, scratch, None)
+    served: list[float] = []
+    bare: list[float] = []
+    bare_idle: list[float] = []
     for _ in range(runs):
-        served.append(_cold_start(platform, function, ROOT / function.source, sample))
-        bare.append(_cold_start(platform, function, baseline, sample, target="bare"))
-    function_ms, baseline_ms = median_ms(served), median_ms(bare)
+        source = ROOT / function.source
+        served.append(_cold_start(platform, function, source, sample))
+        bare.append(_cold_start(platform, function, same_call, sample, "bare"))
+        bare_idle.append(_cold_start(platform, function, idle, sample, "bare"))
+
+    function_ms, baseline_ms, idle_ms = map(median_ms, (served, bare, bare_idle))
     return {
+        "first_call": sample.first_call,
         "function_ms": function_ms,
         "baseline_ms": baseline_ms,
         "ratio": round(function_ms / baseline_ms, 2),
+        "idle_baseline_ms": idle_ms,
+        "ratio_to_idle": round(function_ms / idle_ms, 2),
         "samples_ms": [round(s * 1000, 1) for s in served],
         "baseline_samples_ms": [round(s * 1000, 1) for s in bare],
+        "idle_baseline_samples_ms": [round(s * 1000, 1) for s in bare_idle],
     }
 
 
@@ -134,25 +174,34 @@ def _row(name: str, result: dict[str, Any]) -> list[Any]:
         result["baseline_ms"],
         result["ratio"],
         verdict,
+        result["idle_baseline_ms"],
+        result["ratio_to_idle"],
     ]
 
 
 def _write_baseline(
-    function: FunctionDefinition, sample: Sample, scratch: Path
+    function: FunctionDefinition,
+    sample: Sample,
+    scratch: Path,
+    first_call: str | None,
 ) -> Path:
+    if first_call not in FIRST_CALLS:
+        raise SystemExit(f"cold_start: unknown first_call {first_call!r}")
     imports = "\n".join(
         f"import {library}  # noqa: F401" for library in sample.libraries
     )
-    if function.signature_type == "http":
-        handler = (
-            "@functions_framework.http\ndef bare(request):\n    return ('', 204)\n"
-        )
-    else:
-        handler = (
-            "@functions_framework.cloud_event\ndef bare(event):\n    return None\n"
-        )
-    path = scratch / f"bare_{function.name}.py"
-    path.write_text(f"import functions_framework\n{imports}\n\n\n{handler}")
+    argument = "request" if function.signature_type == "http" else "event"
+    decorator = "http" if function.signature_type == "http" else "cloud_event"
+    answer = "('', 204)" if function.signature_type == "http" else "None"
+    handler = (
+        f"@functions_framework.{decorator}\ndef bare({argument}):\n"
+        f"{FIRST_CALLS[first_call]}    return {answer}\n"
+    )
+    kind = "same_call" if first_call else "idle"
+    path = scratch / f"bare_{function.name}_{kind}.py"
+    path.write_text(
+        f"import uuid\nimport functions_framework\n{imports}\n\n\n{handler}"
+    )
     return path
 
 

@@ -72,10 +72,9 @@ def _shared(name: str, factory: Callable[[], T]) -> T:
 
 
 def _anonymous_credentials() -> Credentials:
-    # google-auth leaves this constructor unannotated.
     from google.auth.credentials import AnonymousCredentials
 
-    return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    return AnonymousCredentials()
 
 
 def _new_firestore_client() -> firestore.Client:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from emulators.config import DATASET, PlatformConfig
+from emulators.demo_customers import run_customer_step
 from emulators.demo_payments import run_payment_step
 from emulators.platform import Platform
 
@@ -21,8 +22,7 @@ SETTLEMENT_SAMPLE = (
 )
 # Steps of the PRODUCT.md scenario whose functions are not in triggers/ yet.
 PENDING_STEPS = (
-    ("customers", "a customer signs up and a staff member reads the profile"),
-    ("kyc_documents", "the customer uploads a passport and KYC decides"),
+    ("kyc_documents", "KYC checks the uploaded passport and decides"),
     ("payment_webhooks", "the customer pays with Stripe, refunded partly then fully"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
     ("bigquery_loader", "every event lands in BigQuery's views"),
@@ -33,7 +33,8 @@ def run_demo(config: PlatformConfig | None = None) -> int:
     """Drive the scenario against the platform at `config`'s ports."""
     platform = Platform(config or PlatformConfig())
     with _environment(platform):
-        print("CRM-AID demo on", platform.config.url("gateway"))
+        print("CRM-AID demo on", os.environ["CRM_API_URL"])
+        run_customer_step(platform.config)
         _pending_steps(platform)
         run_payment_step(platform)
         _dead_letter_step(platform)

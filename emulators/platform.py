@@ -20,6 +20,7 @@ from emulators.processes import (
     port_open,
 )
 from emulators.services import base_env, emulator_processes
+from emulators.signer import KEY_FILE_ENV, signer_key_file
 from emulators.wiring import wire
 from triggers import Catalog, FunctionDefinition, HttpTrigger, load_catalog
 
@@ -194,6 +195,8 @@ class Platform:
         secrets = demo_secrets.secret_env(function.secrets, self.config.secrets_env)
         platform = self.environment()
         platform.pop("CRM_API_URL")
+        signer = signer_key_file(self.config.state_dir, self.config.project_id)
+        platform[KEY_FILE_ENV] = str(signer)
         return base_env() | platform | dict(function.env) | secrets | runtime
 
     def _router_processes(self) -> list[ManagedProcess]:

@@ -100,7 +100,7 @@ def _create_buckets(config: PlatformConfig, catalog: Catalog) -> None:
 
     client = storage.Client(
         project=config.project_id,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options={"api_endpoint": config.url("storage")},
     )
     for bucket in catalog.buckets:
@@ -114,7 +114,7 @@ def _create_dataset(config: PlatformConfig) -> None:
 
     client = bigquery.Client(
         project=config.project_id,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        credentials=AnonymousCredentials(),
         client_options=ClientOptions(api_endpoint=config.url("bigquery")),
     )
     client.create_dataset(f"{config.project_id}.{DATASET}", exists_ok=True)

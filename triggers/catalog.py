@@ -37,10 +37,20 @@ class _Strict(BaseModel):
 
 
 class HttpTrigger(_Strict):
-    """An HTTPS endpoint that owns every path under `path_prefix`."""
+    """An HTTPS endpoint that owns every path under `path_prefix`.
+
+    `paths` are further paths it answers exactly, such as a document beside
+    the API (`/v1/openapi.json`).
+    """
 
     kind: Literal["http"]
     path_prefix: Annotated[str, Field(pattern=r"^/v1(/[a-z0-9-]+)+$")]
+    paths: tuple[Annotated[str, Field(pattern=r"^/v1(/[a-z0-9.-]+)+$")], ...] = ()
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """Every prefix and path this trigger owns."""
+        return (self.path_prefix, *self.paths)
 
 
 class PubSubTrigger(_Strict):
@@ -130,11 +140,12 @@ class Catalog(_Strict):
         raise KeyError(name)
 
     def http_routes(self) -> dict[str, FunctionDefinition]:
-        """Map each HTTP path prefix to the function that owns it."""
+        """Map each HTTP path prefix and path to the function that owns it."""
         return {
-            f.trigger.path_prefix: f
+            route: f
             for f in self.functions
             if isinstance(f.trigger, HttpTrigger)
+            for route in f.trigger.routes
         }
 
 
@@ -224,13 +235,21 @@ def _check_references(catalog: Catalog) -> None:
     for function in catalog.functions:
         _check_trigger(catalog, function)
         if isinstance(function.trigger, HttpTrigger):
-            prefix = function.trigger.path_prefix
-            if prefix in owners:
-                raise TriggerDefinitionError(
-                    f"function '{function.name}': field 'trigger.path_prefix': "
-                    f"{prefix} is already served by function '{owners[prefix]}'"
-                )
-            owners[prefix] = function.name
+            _claim_routes(function, function.trigger, owners)
+
+
+def _claim_routes(
+    function: FunctionDefinition, trigger: HttpTrigger, owners: dict[str, str]
+) -> None:
+    for field, route in [("path_prefix", trigger.path_prefix)] + [
+        ("paths", path) for path in trigger.paths
+    ]:
+        if route in owners:
+            raise TriggerDefinitionError(
+                f"function '{function.name}': field 'trigger.{field}': "
+                f"{route} is already served by function '{owners[route]}'"
+            )
+        owners[route] = function.name
 
 
 def _check_trigger(catalog: Catalog, function: FunctionDefinition) -> None:

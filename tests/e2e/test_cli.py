@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -67,12 +68,15 @@ def busy_port() -> Iterator[int]:
 def test_exec_false_exits_1_and_leaves_no_process(
     platform: Platform, tmp_path: Path
 ) -> None:
-    before = _platform_ids()
+    seen = tmp_path / "platform-id"
 
-    result = _exec(tmp_path, "false")
+    result = _exec(tmp_path, "sh", "-c", f'echo "${PLATFORM_ID_ENV}" > {seen}; false')
 
     assert result.returncode == 1, result.stderr[-2000:]
-    assert _platform_ids() <= before | {platform.platform_id}
+    # Only this platform's processes: others may run on the machine.
+    started = seen.read_text().strip()
+    assert started
+    assert started not in _platform_ids()
 
 
 def test_exec_true_exits_0_with_environment_and_leaves_no_process(
@@ -159,7 +163,6 @@ def test_exec_missing_command_is_rejected(tmp_path: Path) -> None:
 def test_up_prints_endpoints_serves_and_stops_on_sigterm(
     platform: Platform, tmp_path: Path
 ) -> None:
-    before = _platform_ids()
     gateway = f"http://127.0.0.1:{8080 + EXEC_PORT_OFFSET}"
     up = subprocess.Popen(
         [
@@ -184,10 +187,12 @@ def test_up_prints_endpoints_serves_and_stops_on_sigterm(
     code = up.wait(timeout=60)
 
     output = "".join(printed)
+    started = re.search(rf"export {PLATFORM_ID_ENV}=(\w+)", output)
+    assert started is not None
     assert "local platform ready in" in output
     assert gateway in output
     assert "function dead_letters" in output
     assert (tmp_path / "platform" / "logs" / "firestore.log").is_file()
     assert answer.status_code == 404
     assert code == 0
-    assert _platform_ids() <= before | {platform.platform_id}
+    assert started[1] not in _platform_ids()

@@ -57,7 +57,7 @@ def test_known_sources_never_include_a_provider_name() -> None:
 
 
 def test_record_payload_that_cannot_be_stored_is_refused_before_writing() -> None:
-    anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    anonymous = AnonymousCredentials()
     offline = firestore.Client(project="unit", credentials=anonymous)
     ledger = PaymentLedger(offline)
     incompressible = os.urandom(1024 * 1024)

@@ -132,6 +132,29 @@ def test_parse_catalog_two_functions_on_one_path_is_rejected() -> None:
     )
 
 
+def test_parse_catalog_exact_path_owned_twice_is_rejected() -> None:
+    first = {"kind": "http", "path_prefix": "/v1/a", "paths": ["/v1/openapi.json"]}
+    second = {"kind": "http", "path_prefix": "/v1/b", "paths": ["/v1/openapi.json"]}
+    document = _document(
+        first=_function(trigger=first), second=_function(trigger=second)
+    )
+
+    with pytest.raises(TriggerDefinitionError) as raised:
+        parse_catalog([document])
+
+    assert str(raised.value) == (
+        "function 'second': field 'trigger.paths': /v1/openapi.json is "
+        "already served by function 'first'"
+    )
+
+
+def test_http_routes_include_exact_paths() -> None:
+    trigger = {"kind": "http", "path_prefix": "/v1/a", "paths": ["/v1/openapi.json"]}
+    catalog = parse_catalog([_document(api=_function(trigger=trigger))])
+
+    assert set(catalog.http_routes()) == {"/v1/a", "/v1/openapi.json"}
+
+
 def test_parse_catalog_unknown_dead_letter_topic_is_rejected() -> None:
     document = _document() | {"dead_letter_topic": "graveyard"}
 
