@@ -161,6 +161,9 @@ def _refunded(facts: list[PaymentFact]) -> int:
         for refund in refunds.values()
         if refund.status in _COUNTED_REFUNDS
     )
+    # TODO: a refund that fails after Stripe counted it in a charge.refunded
+    # total stays counted, since a total can only raise the figure - reading
+    # only refund.* events (per refund id, failures included) removes it.
     totals = [f.refunded_total_minor for f in facts if f.refunded_total_minor]
     return max([counted, *totals])
 
