@@ -34,9 +34,9 @@ def run_demo(config: PlatformConfig | None = None) -> int:
     platform = Platform(config or PlatformConfig())
     with _environment(platform):
         print("CRM-AID demo on", os.environ["CRM_API_URL"])
-        run_customer_step(platform.config)
+        customer = run_customer_step(platform.config)
         _pending_steps(platform)
-        run_payment_step(platform)
+        run_payment_step(platform, customer.uid, customer.headers())
         _dead_letter_step(platform)
         _settlement_file_step(platform)
         print()

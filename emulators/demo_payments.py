@@ -2,7 +2,8 @@
 
 Each event is signed as Stripe signs it, with the demo secret the platform
 hands `payment_webhooks` (emulators/demo_secrets.py), and posted through the
-gateway like a provider would.
+gateway like a provider would. After each, the customer reads the payment as
+the app does, through `GET /v1/customers/{id}/payments`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import time
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from emulators.demo_secrets import secret_env, variable_name
@@ -21,15 +23,17 @@ from emulators.demo_secrets import secret_env, variable_name
 if TYPE_CHECKING:
     from emulators.platform import Platform
 
-CUSTOMER_ID = "demo-customer"
 AMOUNT_MINOR = 2500
 STRIPE_SECRET = "stripe-webhook-secret"  # noqa: S105 - the secret's name
 
 
-def run_payment_step(platform: Platform) -> None:
+def run_payment_step(
+    platform: Platform, customer_id: str, headers: Mapping[str, str]
+) -> None:
     """Pay 25.00 EUR, refund 10.00, then the remaining 15.00; show the payment.
 
-    Skipped when the platform does not serve `payment_webhooks`.
+    ``headers`` authenticate the customer to the customer API. Skipped when
+    the platform does not serve `payment_webhooks`.
     """
     if not any(f.name == "payment_webhooks" for f in platform.functions):
         return
@@ -38,14 +42,14 @@ def run_payment_step(platform: Platform) -> None:
     print("- the customer pays with Stripe and is refunded in two steps")
     intent = f"pi_demo_{uuid.uuid4().hex[:12]}"
     events = [
-        _charge_succeeded(intent),
+        _charge_succeeded(intent, customer_id),
         _refund(intent, "re_demo_1", 1000),
         _refund(intent, "re_demo_2", 1500),
     ]
     for event in events:
         status = _post(gateway_url, event)
         print(f"    {event['type']}: {status}")
-        _show_payment(intent)
+        _show_payment(gateway_url, customer_id, headers, intent)
 
 
 def _event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def _event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _charge_succeeded(intent: str) -> dict[str, Any]:
+def _charge_succeeded(intent: str, customer_id: str) -> dict[str, Any]:
     return _event(
         "charge.succeeded",
         {
@@ -69,7 +73,7 @@ def _charge_succeeded(intent: str) -> dict[str, Any]:
             "amount": AMOUNT_MINOR,
             "captured": True,
             "currency": "eur",
-            "metadata": {"customer_id": CUSTOMER_ID},
+            "metadata": {"customer_id": customer_id},
             "payment_intent": intent,
             "status": "succeeded",
         },
@@ -111,15 +115,18 @@ def _signature(body: bytes) -> dict[str, str]:
     return {"Stripe-Signature": f"t={timestamp},v1={digest}"}
 
 
-def _show_payment(intent: str) -> None:
-    from google.cloud import firestore
-
-    from common.payments.listing import list_customer_payments
-
-    for payment in list_customer_payments(firestore.Client(), CUSTOMER_ID):
-        if payment.provider_reference == intent:
+def _show_payment(
+    gateway_url: str, customer_id: str, headers: Mapping[str, str], intent: str
+) -> None:
+    request = urllib.request.Request(  # noqa: S310 - the local gateway
+        f"{gateway_url}/v1/customers/{customer_id}/payments", headers=dict(headers)
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        listed = json.load(response)["payments"]
+    for payment in listed:
+        if payment["provider_reference"] == intent:
             print(
-                f"    payment {payment.provider}:{payment.provider_reference}: "
-                f"{payment.status}, {payment.amount_minor} {payment.currency} "
-                f"minor units, {payment.refunded_minor} refunded"
+                f"    the app lists it: {payment['status']}, "
+                f"{payment['amount_minor']} {payment['currency']} minor units, "
+                f"{payment['refunded_minor']} refunded"
             )
