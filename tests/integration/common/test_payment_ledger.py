@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from google.cloud import firestore, pubsub_v1
@@ -16,7 +18,10 @@ from common.payments.listing import list_customer_payments
 from common.payments.store import PaymentLedger
 from common.payments.webhooks import WebhookDelivery, receive_webhook
 from common.secrets import EnvironmentSecretSource, secret_env_var
+from emulators.config import DEFAULT_PORTS, PlatformConfig
 from emulators.platform import Platform
+from emulators.processes import ManagedProcess
+from emulators.services import emulator_processes
 from tests.payment_samples import STRIPE_SECRET, body_of, stripe_event, stripe_headers
 
 pytestmark = pytest.mark.integration
@@ -38,10 +43,14 @@ def _secrets(*values: str) -> EnvironmentSecretSource:
     )
 
 
-def _dead_host() -> str:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+        return int(probe.getsockname()[1])
+
+
+def _dead_host() -> str:
+    return f"127.0.0.1:{_free_port()}"
 
 
 @pytest.fixture
@@ -121,6 +130,44 @@ def test_receive_webhook_firestore_down_answers_503_writes_nothing_then_records(
 
     retried = receive_webhook(delivery, live_ledger, _secrets(STRIPE_SECRET))
     assert retried.recorded == 1
+
+
+@pytest.fixture
+def own_firestore(tmp_path: Path) -> Iterator[tuple[ManagedProcess, str]]:
+    """A Firestore emulator of the test's own, that the test may stop."""
+    ports = {**DEFAULT_PORTS, "firestore": _free_port(), "firestore-ws": _free_port()}
+    config = PlatformConfig(state_dir=tmp_path, ports=ports)
+    process = next(p for p in emulator_processes(config) if p.name == "firestore")
+    process.start()
+    try:
+        process.wait_ready(time.monotonic() + 60)
+        yield process, f"127.0.0.1:{ports['firestore']}"
+    finally:
+        process.stop()
+
+
+def test_receive_webhook_firestore_stopped_mid_flight_answers_503_then_recovers(
+    platform: Platform,
+    own_firestore: tuple[ManagedProcess, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    process, host = own_firestore
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", host)
+    client = firestore.Client(project=platform.config.project_id)
+    monkeypatch.undo()
+    ledger = PaymentLedger(client, Outbox(client, _publisher()), timeout_s=5)
+    secrets = _secrets(STRIPE_SECRET)
+    before = receive_webhook(_delivery("evt_s1", "pi_s1"), ledger, secrets)
+
+    process.stop()
+    with pytest.raises(UnavailableError):
+        receive_webhook(_delivery("evt_s2", "pi_s2"), ledger, secrets)
+    process.start()
+    process.wait_ready(time.monotonic() + 60)
+    retried = receive_webhook(_delivery("evt_s2", "pi_s2"), ledger, secrets)
+
+    assert (before.recorded, retried.recorded) == (1, 1)
+    assert len(client.collection("payments").get()) == 1
 
 
 def test_list_customer_payments_returns_a_webhooks_payment(
