@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from common.settings import get_settings
 
 if TYPE_CHECKING:
+    from google.api_core.retry import Retry
     from google.auth.credentials import Credentials
     from google.cloud import bigquery, firestore, pubsub_v1, secretmanager, storage
 
@@ -54,6 +55,19 @@ def reset_clients() -> None:
     """Forget every client, so the next call builds it from fresh settings."""
     with _lock:
         _clients.clear()
+
+
+def request_retry(timeout_s: float) -> Retry:
+    """Return a retry of transient errors that gives up within ``timeout_s``.
+
+    The clients' default retries may wait a minute or more; a request being
+    served cannot, and its caller retries on a 503 anyway.
+    """
+    from google.api_core.retry import Retry, if_transient_error
+
+    return Retry(
+        predicate=if_transient_error, initial=0.1, maximum=1.0, timeout=timeout_s
+    )
 
 
 def http_endpoint(host: str) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import TypeAdapter
 
+from common.clients import request_retry
 from common.errors import PayloadTooLargeError, UnavailableError, google_errors
 from common.events import EventEnvelope, new_event
 from common.idempotency import document_id
@@ -292,16 +293,7 @@ class PaymentLedger:
         )
 
     def _retry(self) -> Retry:
-        from google.api_core.retry import Retry, if_transient_error
-
-        # The client's default retry may wait a minute; a provider that gets
-        # a 503 within the function's timeout retries on its own.
-        return Retry(
-            predicate=if_transient_error,
-            initial=0.1,
-            maximum=1.0,
-            timeout=self._timeout_s,
-        )
+        return request_retry(self._timeout_s)
 
     def _outbox_(self) -> Outbox:
         if self._outbox is None:

@@ -1,16 +1,21 @@
 """Providers: each payment provider's webhook payloads, turned into facts.
 
-Shared here: reading a verified body as JSON and picking typed members out
-of it, with an ``InvalidEventError`` that names what was expected.
+Shared here: reading a verified body as JSON, picking typed members out of
+it with an ``InvalidEventError`` that names what was expected, and attaching
+a fact to an event, or the reason none could be read.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+import pydantic
+
 from common.errors import InvalidEventError
+from common.payments.facts import PaymentFact, ProviderEvent
 
 
 def json_object(raw: bytes, what: str) -> dict[str, Any]:
@@ -68,3 +73,33 @@ def minor_amount(obj: Mapping[str, Any], name: str, what: str) -> int | None:
             code="invalid_amount",
         )
     return value
+
+
+def timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
+    """Return an RFC 3339 member with its offset, in UTC; None otherwise."""
+    value = text(obj, name)
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def with_fact(
+    recorded: ProviderEvent, read_fact: Callable[[], PaymentFact | None]
+) -> ProviderEvent:
+    """Return the event with the fact ``read_fact`` finds in it.
+
+    An event of a known type whose fact cannot be read (an amount that is not
+    an integer, an unknown currency) is kept with ``fact_error`` instead:
+    recorded raw for an operator, rather than refused for days of retries.
+    """
+    try:
+        fact = read_fact()
+    except InvalidEventError as exc:
+        return recorded.model_copy(update={"fact_error": exc.code})
+    except pydantic.ValidationError:
+        return recorded.model_copy(update={"fact_error": "invalid_fact"})
+    return recorded.model_copy(update={"fact": fact})

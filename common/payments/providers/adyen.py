@@ -13,10 +13,8 @@ reference. Other event codes are recorded and change no payment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
-
-import pydantic
 
 from common.errors import InvalidEventError
 from common.payments.currencies import currency_code
@@ -34,6 +32,8 @@ from common.payments.providers import (
     minor_amount,
     required_text,
     text,
+    timestamp,
+    with_fact,
 )
 
 PROVIDER: Final = "adyen"
@@ -80,13 +80,9 @@ def parse_adyen_item(item: Mapping[str, Any], raw: bytes) -> ProviderEvent:
         event_type=code,
         raw=raw,
     )
-    try:
-        fact = _fact(recorded.event_key, item, psp, code, success)
-    except InvalidEventError as exc:
-        return recorded.model_copy(update={"fact_error": exc.code})
-    except pydantic.ValidationError:
-        return recorded.model_copy(update={"fact_error": "invalid_fact"})
-    return recorded.model_copy(update={"fact": fact})
+    return with_fact(
+        recorded, lambda: _fact(recorded.event_key, item, psp, code, success)
+    )
 
 
 def _fact(
@@ -170,14 +166,10 @@ def _success(item: Mapping[str, Any]) -> bool:
 
 
 def _event_date(item: Mapping[str, Any]) -> datetime:
-    raw = text(item, "eventDate")
-    try:
-        parsed = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    occurred_at = timestamp(item, "eventDate")
+    if occurred_at is None:
         raise InvalidEventError("expected an eventDate with a time zone")
-    return parsed.astimezone(UTC)
+    return occurred_at
 
 
 def _customer(additional: Mapping[str, Any]) -> str | None:

@@ -17,9 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import pydantic
-
-from common.errors import InvalidEventError
 from common.payments.currencies import currency_code, to_minor_units
 from common.payments.facts import (
     DisputeFact,
@@ -29,7 +26,14 @@ from common.payments.facts import (
     ProviderEvent,
     RefundFact,
 )
-from common.payments.providers import json_object, member, required_text, text
+from common.payments.providers import (
+    json_object,
+    member,
+    required_text,
+    text,
+    timestamp,
+    with_fact,
+)
 
 SCOPE_PREFIX: Final = "standard:"
 
@@ -48,11 +52,11 @@ _DISPUTES: Final[dict[str, DisputeStatus]] = {
 
 
 def parse_standard_event(
-    source: str, message_id: str, timestamp: str, raw: bytes
+    source: str, message_id: str, header_timestamp: str, raw: bytes
 ) -> ProviderEvent:
     """Turn a verified Standard Webhooks delivery into what is recorded.
 
-    ``message_id`` and ``timestamp`` are the verified ``webhook-id`` and
+    ``message_id`` and ``header_timestamp`` are the verified ``webhook-id`` and
     ``webhook-timestamp`` headers; the source is the payment's provider.
 
     Raises:
@@ -66,16 +70,13 @@ def parse_standard_event(
         event_type=event_type,
         raw=raw,
     )
-    occurred_at = _occurred_at(payload, timestamp)
-    try:
-        fact = _fact(
-            source, message_id, event_type, occurred_at, member(payload, "data")
-        )
-    except InvalidEventError as exc:
-        return recorded.model_copy(update={"fact_error": exc.code})
-    except pydantic.ValidationError:
-        return recorded.model_copy(update={"fact_error": "invalid_fact"})
-    return recorded.model_copy(update={"fact": fact})
+    occurred_at = timestamp(payload, "timestamp") or datetime.fromtimestamp(
+        int(header_timestamp), tz=UTC
+    )
+    data = member(payload, "data")
+    return with_fact(
+        recorded, lambda: _fact(source, message_id, event_type, occurred_at, data)
+    )
 
 
 def _fact(
@@ -121,15 +122,3 @@ def _money(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     currency = currency_code(data.get("currency"))
     amount = required_text(data, name, "the payment data")
     return {"amount_minor": to_minor_units(amount, currency), "currency": currency}
-
-
-def _occurred_at(payload: Mapping[str, Any], header_timestamp: str) -> datetime:
-    stated = text(payload, "timestamp")
-    if stated is not None:
-        try:
-            parsed = datetime.fromisoformat(stated)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed.astimezone(UTC)
-    return datetime.fromtimestamp(int(header_timestamp), tz=UTC)

@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import pydantic
-
 from common.errors import InvalidEventError
 from common.payments.currencies import currency_code
 from common.payments.facts import (
@@ -33,6 +31,7 @@ from common.payments.providers import (
     minor_amount,
     required_text,
     text,
+    with_fact,
 )
 
 PROVIDER: Final = "stripe"
@@ -87,13 +86,7 @@ def parse_stripe_event(raw: bytes) -> ProviderEvent:
         scope=PROVIDER, event_key=event_id, event_type=event_type, raw=raw
     )
     occurred_at = datetime.fromtimestamp(created, tz=UTC)
-    try:
-        fact = _fact(event_id, event_type, occurred_at, obj)
-    except InvalidEventError as exc:
-        return recorded.model_copy(update={"fact_error": exc.code})
-    except pydantic.ValidationError:
-        return recorded.model_copy(update={"fact_error": "invalid_fact"})
-    return recorded.model_copy(update={"fact": fact})
+    return with_fact(recorded, lambda: _fact(event_id, event_type, occurred_at, obj))
 
 
 def _fact(

@@ -12,31 +12,17 @@ from tests.payment_samples import body_of, stripe_event, stripe_headers
 
 
 def _pay(platform: Platform, customer_id: str, intent: str, **fields: object) -> None:
-    event = stripe_event(
-        "charge.succeeded",
-        f"evt_{uuid.uuid4().hex[:16]}",
-        intent,
-        metadata={"customer_id": customer_id},
-        **fields,
-    )
-    body = body_of(event)
-    response = requests.post(
-        platform.config.url("gateway") + "/v1/webhooks/stripe",
-        data=body,
-        headers=stripe_headers(body),
-        timeout=30,
-    )
-    assert response.status_code == 200
+    metadata = {"customer_id": customer_id}
+    _deliver(platform, "charge.succeeded", intent, metadata=metadata, **fields)
 
 
 def _refund(platform: Platform, intent: str, amount: int) -> None:
-    event = stripe_event(
-        "refund.created",
-        f"evt_{uuid.uuid4().hex[:16]}",
-        intent,
-        id=f"re_{uuid.uuid4().hex[:12]}",
-        amount=amount,
-    )
+    refund_id = f"re_{uuid.uuid4().hex[:12]}"
+    _deliver(platform, "refund.created", intent, id=refund_id, amount=amount)
+
+
+def _deliver(platform: Platform, name: str, intent: str, **fields: object) -> None:
+    event = stripe_event(name, f"evt_{uuid.uuid4().hex[:16]}", intent, **fields)
     body = body_of(event)
     response = requests.post(
         platform.config.url("gateway") + "/v1/webhooks/stripe",
