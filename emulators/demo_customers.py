@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from emulators.config import PlatformConfig
+from emulators.identity import Account, Identity
 
-IDENTITY = "identitytoolkit.googleapis.com/v1"
 # The smallest PNG there is: a 1x1 transparent pixel.
 PIXEL_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -26,19 +25,7 @@ PIXEL_PNG = bytes.fromhex(
 )
 
 
-@dataclass(frozen=True)
-class DemoUser:
-    """A demo account and its ID token."""
-
-    uid: str
-    token: str
-
-    def headers(self, **extra: str) -> dict[str, str]:
-        """Authorization and any other headers."""
-        return {"Authorization": f"Bearer {self.token}", **extra}
-
-
-def run_customer_step(config: PlatformConfig) -> DemoUser:
+def run_customer_step(config: PlatformConfig) -> Account:
     """Sign up a customer and a staff member; onboard the customer.
 
     The platform's addresses come from the environment that `exec` hands
@@ -72,7 +59,7 @@ def run_customer_step(config: PlatformConfig) -> DemoUser:
     return customer
 
 
-def _onboard(api: str, user: DemoUser) -> dict[str, Any]:
+def _onboard(api: str, user: Account) -> dict[str, Any]:
     return _post(
         f"{api}/v1/customers",
         _profile(),
@@ -80,43 +67,10 @@ def _onboard(api: str, user: DemoUser) -> dict[str, Any]:
     )
 
 
-def _sign_up(config: PlatformConfig, *, staff: bool = False) -> DemoUser:
+def _sign_up(config: PlatformConfig, *, staff: bool = False) -> Account:
+    identity = Identity(os.environ["FIREBASE_AUTH_EMULATOR_HOST"], config.project_id)
     email = f"demo-{uuid.uuid4().hex[:8]}@example.test"
-    password = uuid.uuid4().hex
-    account = _identity(config, "accounts:signUp", email, password)
-    if not staff:
-        return DemoUser(account["localId"], account["idToken"])
-
-    from firebase_admin import auth
-
-    auth.set_custom_user_claims(account["localId"], {"role": "staff"}, app=_app(config))
-    signed_in = _identity(config, "accounts:signInWithPassword", email, password)
-    return DemoUser(account["localId"], signed_in["idToken"])
-
-
-def _identity(
-    config: PlatformConfig, method: str, email: str, password: str
-) -> dict[str, Any]:
-    response = requests.post(
-        f"http://{os.environ['FIREBASE_AUTH_EMULATOR_HOST']}/{IDENTITY}/{method}"
-        "?key=demo",
-        json={"email": email, "password": password, "returnSecureToken": True},
-        timeout=30,
-    )
-    response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def _app(config: PlatformConfig) -> Any:
-    import firebase_admin
-
-    name = "crm-aid-demo"
-    try:
-        return firebase_admin.get_app(name)
-    except ValueError:
-        options = {"projectId": config.project_id}
-        return firebase_admin.initialize_app(options=options, name=name)
+    return identity.sign_up(email, uuid.uuid4().hex, staff=staff)
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:

@@ -11,84 +11,43 @@ import copy
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from emulators.identity import Account, Identity
 from emulators.platform import Platform
 from tests.integration.customers.contract import check_response
 
 SAMPLES = Path(__file__).parent / "samples"
-IDENTITY = "identitytoolkit.googleapis.com/v1"
 
 
-@dataclass(frozen=True)
-class User:
-    """An account in the Auth emulator with a fresh ID token."""
-
-    uid: str
-    email: str
-    password: str
-    token: str
-
-    def headers(self, **extra: str) -> dict[str, str]:
-        """Authorization plus any other headers."""
-        return {"Authorization": f"Bearer {self.token}", **extra}
+User = Account
 
 
 class Users:
-    """Signs accounts up and in through the Auth emulator."""
+    """Accounts on the platform's Auth emulator, with unique e-mails."""
 
     def __init__(self, platform: Platform) -> None:
-        self._url = f"{platform.config.url('auth')}/{IDENTITY}"
-        self._platform = platform
+        self._identity = identity(platform)
 
     def new(self, *, staff: bool = False) -> User:
         """A new account; with the staff claim when asked."""
         email = f"user-{uuid.uuid4().hex[:12]}@example.test"
-        password = uuid.uuid4().hex
-        signed_up = self._call("accounts:signUp", email, password)
-        if staff:
-            from firebase_admin import auth
-
-            auth.set_custom_user_claims(
-                signed_up["localId"], {"role": "staff"}, app=admin_app(self._platform)
-            )
-            return self.sign_in(signed_up["localId"], email, password)
-        return User(signed_up["localId"], email, password, signed_up["idToken"])
-
-    def sign_in(self, uid: str, email: str, password: str) -> User:
-        """A fresh token for an existing account."""
-        signed_in = self._call("accounts:signInWithPassword", email, password)
-        return User(uid, email, password, signed_in["idToken"])
-
-    def _call(self, method: str, email: str, password: str) -> dict[str, Any]:
-        response = requests.post(
-            f"{self._url}/{method}?key=local",
-            json={"email": email, "password": password, "returnSecureToken": True},
-            timeout=30,
-        )
-        response.raise_for_status()
-        answer: dict[str, Any] = response.json()
-        return answer
+        return self._identity.sign_up(email, uuid.uuid4().hex, staff=staff)
 
 
-_apps: dict[str, Any] = {}
+def identity(platform: Platform) -> Identity:
+    """The platform's Auth emulator."""
+    host = f"127.0.0.1:{platform.config.ports['auth']}"
+    return Identity(host, platform.config.project_id)
 
 
 def admin_app(platform: Platform) -> Any:
     """A Firebase Admin app of the tests' own, on the emulator."""
-    import firebase_admin
-
-    if platform.platform_id not in _apps:
-        _apps[platform.platform_id] = firebase_admin.initialize_app(
-            options={"projectId": platform.config.project_id},
-            name=f"tests-{platform.platform_id}",
-        )
-    return _apps[platform.platform_id]
+    return identity(platform).admin_app()
 
 
 class Api:

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 
 import pytest
 
+from emulators.identity import unsigned_token
 from emulators.platform import Platform
 from tests.integration.customers.conftest import Api, Users, admin_app, customer_body
-
-
-def _unsigned_token(platform: Platform, uid: str, issued_s: int, expires_s: int) -> str:
-    # The Auth emulator's tokens are unsigned JWTs, which the Admin SDK
-    # accepts in emulator mode; their claims are still checked.
-    project = platform.config.project_id
-    claims = {
-        "iss": f"https://securetoken.google.com/{project}",
-        "aud": project,
-        "sub": uid,
-        "user_id": uid,
-        "auth_time": issued_s,
-        "iat": issued_s,
-        "exp": expires_s,
-    }
-    parts = [{"alg": "none", "typ": "JWT"}, claims]
-    encoded = [
-        base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=").decode()
-        for p in parts
-    ]
-    return ".".join(encoded) + "."
 
 
 @pytest.mark.parametrize(
@@ -60,8 +38,9 @@ def test_request_with_expired_token_is_token_expired(
 ) -> None:
     user = users.new()
     # Issued after the account's tokens became valid, expired since.
-    now = int(time.time()) + 1
-    token = _unsigned_token(platform, user.uid, now, now - 1)
+    issued = int(time.time()) + 1
+    project = platform.config.project_id
+    token = unsigned_token(project, user.uid, issued_s=issued, ttl_s=-2)
 
     response = api.request(
         "GET", f"/v1/customers/{user.uid}", headers={"Authorization": f"Bearer {token}"}
