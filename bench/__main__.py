@@ -1,4 +1,4 @@
-"""Run one benchmark, or all: `python -m bench cold_start|platform_start|all`."""
+"""Run one benchmark, or all: `python -m bench NAME|all` (names below)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import cold_start, platform_start
+from bench import cold_start, payment_webhooks, platform_start
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cold_start": cold_start.main,
     "platform_start": platform_start.main,
+    "payment_webhooks": payment_webhooks.main,
 }
 
 
