@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import cold_start, payment_webhooks, platform_start
+from bench import cold_start, customers_api, payment_webhooks, platform_start
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cold_start": cold_start.main,
     "platform_start": platform_start.main,
     "payment_webhooks": payment_webhooks.main,
+    "customers_api": customers_api.main,
 }
 
 

@@ -14,27 +14,19 @@ throughput, and a p99 no worse than twice the baseline's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 from bench import BENCH_PORT_OFFSET
+from bench.bare import bare_handler
 from bench.load import LoadResult, Request, run_load
 from bench.report import print_table, write_json
 from emulators.config import ROOT, PlatformConfig
 from emulators.demo_secrets import demo_value
 from emulators.platform import Platform
-from emulators.processes import port_in_use
 from triggers import FunctionDefinition
 
 # TODO: measured 0.29-0.40x the bare handler's throughput and 1.3-2.6x its
@@ -48,21 +40,6 @@ CONNECTIONS = 8
 REQUESTS = 1000
 WARMUP_REQUESTS = 150
 MAX_SECONDS = 60.0
-BARE_HANDLER = """\
-import uuid
-
-import functions_framework
-from google.cloud import firestore
-
-_client = firestore.Client()
-
-
-@functions_framework.http
-def bare(request):
-    request.get_data()
-    _client.collection("bench_bare").document(uuid.uuid4().hex).create({"n": 1})
-    return ("", 200)
-"""
 
 
 def main(args: argparse.Namespace) -> int:
@@ -70,8 +47,7 @@ def main(args: argparse.Namespace) -> int:
     config = PlatformConfig(state_dir=ROOT / ".local" / "bench-platform")
     with (
         Platform(config.with_offset(BENCH_PORT_OFFSET)) as platform,
-        tempfile.TemporaryDirectory() as scratch,
-        _bare_handler(platform, Path(scratch)) as bare_port,
+        bare_handler(platform, _function(platform)) as bare_port,
     ):
         port = platform.function_port(_function(platform))
         rounds = _measure(port, bare_port, max(args.runs, 1))
@@ -146,33 +122,6 @@ def _bare_requests() -> Callable[[int], Request]:
     return make
 
 
-@contextlib.contextmanager
-def _bare_handler(platform: Platform, scratch: Path) -> Iterator[int]:
-    """Serve the bare handler like the function: same env, workers, threads."""
-    source = scratch / "bare.py"
-    source.write_text(BARE_HANDLER)
-    port = _free_port()
-    argv = [
-        sys.executable, "-m", "functions_framework",
-        "--source", str(source), "--target", "bare",
-        "--signature-type", "http",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        argv,
-        env=platform.function_env(_function(platform), port),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_port(port)
-        yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 def _function(platform: Platform) -> FunctionDefinition:
     assert platform.catalog is not None
     return platform.catalog.function("payment_webhooks")
@@ -222,17 +171,3 @@ def _report(rounds: list[Round]) -> None:
 
 def _verdict(met: bool) -> str:
     return "ok" if met else "missed"
-
-
-def _wait_for_port(port: int, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not port_in_use(port):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"payment_webhooks: nothing listens on {port}")
-        time.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

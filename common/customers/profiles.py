@@ -26,7 +26,7 @@ from common.errors import (
     UnavailableError,
     google_errors,
 )
-from common.events import new_event
+from common.events import EventEnvelope, new_event
 from common.httpapi import Version
 from common.logs import log_fields
 from common.outbox import Outbox
@@ -39,6 +39,10 @@ CONTACT_FIELDS: Final = ("email", "phone", "address")
 _logger = logging.getLogger(__name__)
 _outbox_lock = threading.Lock()
 _outbox: Outbox | None = None
+
+
+class _ProfileExistsError(Exception):
+    """A profile creation found the profile committed already."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,19 @@ def outbox() -> Outbox:
 
 
 def relay(event_ids: list[str]) -> None:
-    """Publish committed events now; the sweep retries any that fail."""
+    """Publish events of an earlier commit still pending; the sweep retries."""
     try:
         outbox().relay(event_ids)
+    except UnavailableError as exc:
+        _logger.warning("event relay deferred", extra=log_fields(code=exc.code))
+    outbox().sweep_if_due()
+
+
+def publish_committed(events_by_topic: list[tuple[str, EventEnvelope]]) -> None:
+    """Publish the events this request has just committed; the sweep retries."""
+    try:
+        for topic, envelope in events_by_topic:
+            outbox().relay_committed(topic, [envelope])
     except UnavailableError as exc:
         _logger.warning("event relay deferred", extra=log_fields(code=exc.code))
     outbox().sweep_if_due()
@@ -102,10 +116,8 @@ def create_profile(
             or phone belongs to another customer (``email_taken``,
             ``phone_taken``).
     """
-    existing = _existing_own_profile(client, customer_id, request_id)
-    if existing is not None:
-        return existing
-
+    # No read first: the batch's create() finds an existing profile, and the
+    # common case of a new one saves a round trip.
     stored = records.new_profile(customer_id, body, request_id, now)
     for kind in ("email", "phone"):
         uniqueness.reserve(client, kind, stored[f"{kind}_key"], customer_id, now)
@@ -117,8 +129,11 @@ def create_profile(
         event_id=f"{customer_id}.profile.created",
         occurred_at=now,
     )
-    written = _commit_creation(client, customer_id, stored, event, request_id)
-    relay([event.event_id])
+    try:
+        written = _commit_creation(client, customer_id, stored, event)
+    except _ProfileExistsError:
+        return _answer_existing(client, customer_id, stored, request_id)
+    publish_committed([(events.TOPIC, event)])
     return written
 
 
@@ -126,9 +141,13 @@ def _commit_creation(
     client: firestore.Client,
     customer_id: str,
     stored: dict[str, Any],
-    event: Any,
-    request_id: str,
+    event: EventEnvelope,
 ) -> VersionedProfile:
+    """Commit the profile with its event.
+
+    Raises:
+        _ProfileExistsError: the profile, or its creation event, exists.
+    """
     from google.api_core.exceptions import AlreadyExists
 
     batch = client.batch()
@@ -137,17 +156,29 @@ def _commit_creation(
     with google_errors():
         try:
             results = batch.commit()
-        except AlreadyExists:
-            try:
-                existing = _existing_own_profile(client, customer_id, request_id)
-            except ConflictError:
-                _release_unused(client, customer_id, stored)
-                raise
-            if existing is None:
-                # The outbox entry exists but the profile does not: cannot be.
-                raise
-            return existing
+        except AlreadyExists as exc:
+            raise _ProfileExistsError from exc
     return _versioned(stored, results[0].update_time)
+
+
+def _answer_existing(
+    client: firestore.Client,
+    customer_id: str,
+    stored: dict[str, Any],
+    request_id: str,
+) -> VersionedProfile:
+    """The profile this request committed before, or a conflict."""
+    try:
+        existing = _existing_own_profile(client, customer_id, request_id)
+    except ConflictError:
+        _release_unused(client, customer_id, stored)
+        raise
+    if existing is None:
+        # The outbox entry exists but not the profile: only a deleted profile.
+        raise ConflictError(
+            "A profile already existed for this account.", code="customer_exists"
+        )
+    return existing
 
 
 def _existing_own_profile(
@@ -221,7 +252,7 @@ def update_profile(
     result = _commit_update(client, customer_id, changes, version, event, reserved)
     for kind in reserved:
         uniqueness.release(client, kind, current[f"{kind}_key"], customer_id)
-    relay([event.event_id])
+    publish_committed([(events.TOPIC, event)])
     return _versioned(updated, result)
 
 
