@@ -1,4 +1,4 @@
-"""Run one benchmark, or all: `python -m bench NAME|all [--runs N] [--count N]`."""
+"""Run one benchmark, or all: `python -m bench NAME|all` (names below)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import bigquery_loader, cold_start, platform_start
+from bench import (
+    bigquery_loader,
+    cold_start,
+    customers_api,
+    payment_webhooks,
+    platform_start,
+)
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cold_start": cold_start.main,
     "platform_start": platform_start.main,
+    "payment_webhooks": payment_webhooks.main,
+    "customers_api": customers_api.main,
     "bigquery_loader": bigquery_loader.main,
 }
 

@@ -76,7 +76,26 @@ class Sample:
         """Headers and body with `{unique}` replaced by a fresh id."""
         marker = uuid.uuid4().hex
         headers = {k: v.replace("{unique}", marker) for k, v in self.headers.items()}
-        return headers, self.body.replace(b"{unique}", marker.encode())
+        body = self.body.replace(b"{unique}", marker.encode())
+        return _signed(headers, body), body
+
+
+# A webhook's request must be signed when it is sent; a sample asks for it by
+# this header value, and gets a signature made with the local demo secret.
+STRIPE_SIGNATURE_PLACEHOLDER = "{stripe_signature}"
+
+
+def _signed(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    if headers.get("Stripe-Signature") != STRIPE_SIGNATURE_PLACEHOLDER:
+        return headers
+
+    import stripe
+
+    from emulators.demo_secrets import demo_value
+
+    secret = demo_value("stripe-webhook-secret")
+    signature = stripe.WebhookSignature.generate_signature_header(body.decode(), secret)
+    return {**headers, "Stripe-Signature": signature}
 
 
 # The bodies a `same call` baseline runs before it answers, by `first_call`.

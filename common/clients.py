@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from common.settings import get_settings
 
 if TYPE_CHECKING:
+    from google.api_core.retry import Retry
     from google.auth.credentials import Credentials
     from google.cloud import bigquery, firestore, pubsub_v1, secretmanager, storage
 
 T = TypeVar("T")
+
+PUBLISH_MAX_LATENCY_S = 0.001
 
 _lock = threading.RLock()
 _clients: dict[str, Any] = {}
@@ -54,6 +57,19 @@ def reset_clients() -> None:
         _clients.clear()
 
 
+def request_retry(timeout_s: float) -> Retry:
+    """Return a retry of transient errors that gives up within ``timeout_s``.
+
+    The clients' default retries may wait a minute or more; a request being
+    served cannot, and its caller retries on a 503 anyway.
+    """
+    from google.api_core.retry import Retry, if_transient_error
+
+    return Retry(
+        predicate=if_transient_error, initial=0.1, maximum=1.0, timeout=timeout_s
+    )
+
+
 def http_endpoint(host: str) -> str:
     """Return an emulator host as a URL, adding ``http://`` when it has none."""
     host = host.strip().rstrip("/")
@@ -84,7 +100,10 @@ def _new_firestore_client() -> firestore.Client:
 def _new_publisher_client() -> pubsub_v1.PublisherClient:
     from google.cloud import pubsub_v1
 
-    return pubsub_v1.PublisherClient()
+    # Producers publish an event after their commit and wait for it before
+    # answering: the default 10 ms batching window is only latency to them.
+    batching = pubsub_v1.types.BatchSettings(max_latency=PUBLISH_MAX_LATENCY_S)
+    return pubsub_v1.PublisherClient(batch_settings=batching)
 
 
 def _new_storage_client() -> storage.Client:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +57,7 @@ class Outbox:
         self._collection = collection
         self._sweep_lock = threading.Lock()
         self._next_sweep = 0.0
+        self._marks = GroupCommit(self._commit_marks)
 
     def stage(
         self,
@@ -91,6 +92,30 @@ class Outbox:
         for snapshot in pending:
             self._publish(snapshot, now or datetime.now(UTC))
         return len(pending)
+
+    def relay_committed(
+        self,
+        topic: str,
+        envelopes: Iterable[EventEnvelope],
+        now: datetime | None = None,
+    ) -> int:
+        """Publish entries that the caller staged and has just committed.
+
+        The same as ``relay`` for those ids, without reading the entries back:
+        the caller knows they are pending, since its own commit created them.
+        Returns how many were published.
+
+        Raises:
+            UnavailableError: as ``relay``; the rest stay pending.
+        """
+        published = 0
+        for envelope in envelopes:
+            self._publisher.publish(topic, envelope)
+            # Concurrent relays share one write for their marks.
+            self._marks.submit(envelope.event_id)
+            _log_published(envelope, topic)
+            published += 1
+        return published
 
     def relay_pending(
         self,
@@ -149,19 +174,24 @@ class Outbox:
         stored = snapshot.to_dict() or {}
         envelope = EventEnvelope.model_validate_json(stored["envelope"])
         self._publisher.publish(stored["topic"], envelope)
+        self._mark_published(snapshot.reference, now)
+        _log_published(envelope, stored["topic"])
 
+    def _mark_published(
+        self, ref: firestore.DocumentReference, now: datetime | None
+    ) -> None:
         with google_errors():
             # A concurrent relay may have marked it first; both published the
             # same event id, which consumers dedupe.
-            snapshot.reference.update({"state": PUBLISHED, "published_at": now})
-        _logger.info(
-            "event published",
-            extra=log_fields(
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
-                topic=stored["topic"],
-            ),
-        )
+            ref.update({"state": PUBLISHED, "published_at": now or datetime.now(UTC)})
+
+    def _commit_marks(self, event_ids: list[str]) -> None:
+        now = datetime.now(UTC)
+        batch = self._db().batch()
+        for event_id in event_ids:
+            batch.update(self._ref(event_id), {"state": PUBLISHED, "published_at": now})
+        with google_errors():
+            batch.commit()
 
     def _ref(self, event_id: str) -> firestore.DocumentReference:
         return self._db().collection(self._collection).document(event_id)
@@ -172,6 +202,71 @@ class Outbox:
 
             self._client = firestore_client()
         return self._client
+
+
+class GroupCommit:
+    """Run the writes that concurrent threads submit together, in one commit.
+
+    A thread that submits while no commit runs commits everything pending,
+    its own item included; the others wait for the commit that carries
+    theirs, and the next of them leads once it is done. Every submitter
+    returns only when its item is written, or raises when that commit fails:
+    the same guarantee as writing alone, for one write where there were as
+    many as there were threads (Firestore takes 500 writes per batch). The
+    Firestore emulator and production alike serve it: no transaction, plain
+    batched updates.
+    """
+
+    def __init__(self, commit: Callable[[list[str]], None], limit: int = 500) -> None:
+        self._commit = commit
+        self._limit = limit
+        self._condition = threading.Condition()
+        self._pending: list[_Submission] = []
+        self._committing = False
+
+    def submit(self, item: str) -> None:
+        """Write ``item`` with whatever else is pending.
+
+        Raises:
+            UnavailableError: the commit that carried it failed.
+        """
+        mine = _Submission(item)
+        with self._condition:
+            self._pending.append(mine)
+        while not mine.done:
+            with self._condition:
+                while self._committing and not mine.done:
+                    self._condition.wait()
+                if mine.done:
+                    break
+                self._committing = True
+                # Ours is in it, unless more than ``limit`` were ahead of it.
+                group = self._pending[: self._limit]
+                del self._pending[: self._limit]
+            self._lead(group)
+
+        if mine.failure is not None:
+            # A fresh error per thread: they must not share one traceback.
+            raise UnavailableError(code="outbox_mark_failed") from mine.failure
+
+    def _lead(self, group: list[_Submission]) -> None:
+        failure: Exception | None = None
+        try:
+            self._commit([submission.item for submission in group])
+        except Exception as exc:
+            failure = exc
+        with self._condition:
+            for submission in group:
+                submission.done, submission.failure = True, failure
+            self._committing = False
+            self._condition.notify_all()
+
+
+class _Submission:
+    def __init__(self, item: str) -> None:
+        self.item = item
+        self.done = False
+        self.failure: Exception | None = None
 
 
 def _entry(topic: str, envelope: EventEnvelope, now: datetime) -> dict[str, Any]:
@@ -187,6 +282,17 @@ def _entry(topic: str, envelope: EventEnvelope, now: datetime) -> dict[str, Any]
         "published_at": None,
         "expire_at": now + RETENTION,
     }
+
+
+def _log_published(envelope: EventEnvelope, topic: str) -> None:
+    _logger.info(
+        "event published",
+        extra=log_fields(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            topic=topic,
+        ),
+    )
 
 
 def _is_pending(stored: dict[str, Any] | None) -> bool:

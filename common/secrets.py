@@ -117,15 +117,9 @@ class SecretManagerSecretSource:
         return payload.data.decode("utf-8").strip()
 
     def _retry(self) -> Retry:
-        from google.api_core.retry import Retry, if_transient_error
+        from common.clients import request_retry
 
-        # The client's default retry may wait a minute; a request cannot.
-        return Retry(
-            predicate=if_transient_error,
-            initial=0.1,
-            maximum=1.0,
-            timeout=self._timeout_s,
-        )
+        return request_retry(self._timeout_s)
 
     def _secret_manager(self) -> secretmanager.SecretManagerServiceClient:
         if self._client is None:

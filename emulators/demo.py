@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from emulators.config import DATASET, PlatformConfig
 from emulators.demo_analytics import show_analytics
 from emulators.demo_customers import run_customer_step
+from emulators.demo_payments import run_payment_step
 from emulators.platform import Platform
 
 SETTLEMENT_SAMPLE = (
@@ -23,7 +24,7 @@ SETTLEMENT_SAMPLE = (
 # Steps of the PRODUCT.md scenario whose functions are not in triggers/ yet.
 PENDING_STEPS = (
     ("kyc_documents", "KYC checks the uploaded passport and decides"),
-    ("payment_webhooks", "the customer pays and is refunded"),
+    ("payment_webhooks", "the customer pays with Stripe, refunded partly then fully"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
     ("bigquery_loader_payment_events", "every event lands in BigQuery's views"),
 )
@@ -34,8 +35,9 @@ def run_demo(config: PlatformConfig | None = None) -> int:
     platform = Platform(config or PlatformConfig())
     with _environment(platform):
         print("CRM-AID demo on", os.environ["CRM_API_URL"])
-        run_customer_step(platform.config)
+        customer = run_customer_step(platform.config)
         _pending_steps(platform)
+        run_payment_step(platform, customer.uid, customer.headers())
         _dead_letter_step(platform)
         _settlement_file_step(platform)
         print()

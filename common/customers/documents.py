@@ -23,7 +23,7 @@ from common.customers.models import (
     DocumentView,
     KycDecision,
 )
-from common.customers.profiles import customer_not_found, outbox, relay
+from common.customers.profiles import customer_not_found, outbox, publish_committed
 from common.customers.uploads import signed_upload
 from common.errors import ConflictError, NotFoundError, google_errors
 from common.events import EventEnvelope, new_event
@@ -76,7 +76,7 @@ def announce_document(
     outbox().stage(batch, kyc_events.TOPIC, event)
     with google_errors():
         batch.commit()
-    relay([event.event_id])
+    publish_committed([(kyc_events.TOPIC, event)])
 
     upload = signed_upload(
         bucket, stored["object_name"], body.content_type, body.size_bytes, now
@@ -142,14 +142,14 @@ def decide_document(
         client, batch, customer, stored["type"], body, request_id, now
     )
     _commit_decision(batch)
-    relay([*staged, *status.event_ids])
+    publish_committed([*staged, *status.events])
     return Decided(records.document_view(decided), status.status)
 
 
 @dataclass(frozen=True)
 class _StatusChange:
     status: str
-    event_ids: list[str]
+    events: list[tuple[str, EventEnvelope]]
 
 
 def _read_pair(
@@ -171,7 +171,7 @@ def _stage_document(
     document: firestore.DocumentSnapshot[Any],
     decided: dict[str, Any],
     now: datetime,
-) -> list[str]:
+) -> list[tuple[str, EventEnvelope]]:
     option = client.write_option(last_update_time=document.update_time)
     changes = {
         key: decided[key]
@@ -181,7 +181,7 @@ def _stage_document(
     event_type = kyc_events.DECISION_EVENT_TYPES[decided["status"]]
     event = _document_event(event_type, decided, now)
     outbox().stage(batch, kyc_events.TOPIC, event)
-    return [event.event_id]
+    return [(kyc_events.TOPIC, event)]
 
 
 def _stage_customer(
@@ -218,7 +218,7 @@ def _stage_customer(
         occurred_at=now,
     )
     outbox().stage(batch, events.TOPIC, event)
-    return _StatusChange(status, [event.event_id])
+    return _StatusChange(status, [(events.TOPIC, event)])
 
 
 def _commit_decision(batch: firestore.WriteBatch) -> None:

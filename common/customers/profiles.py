@@ -26,7 +26,7 @@ from common.errors import (
     UnavailableError,
     google_errors,
 )
-from common.events import new_event
+from common.events import EventEnvelope, new_event
 from common.httpapi import Version
 from common.logs import log_fields
 from common.outbox import Outbox
@@ -35,10 +35,16 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 CONTACT_FIELDS: Final = ("email", "phone", "address")
+# Rounds of a batch against reservations that turn out to be reclaimable.
+_ROUNDS: Final = 3
 
 _logger = logging.getLogger(__name__)
 _outbox_lock = threading.Lock()
 _outbox: Outbox | None = None
+
+
+class _AlreadyExistsError(Exception):
+    """A batch found a document it creates committed already."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,19 @@ def outbox() -> Outbox:
 
 
 def relay(event_ids: list[str]) -> None:
-    """Publish committed events now; the sweep retries any that fail."""
+    """Publish events of an earlier commit still pending; the sweep retries."""
     try:
         outbox().relay(event_ids)
+    except UnavailableError as exc:
+        _logger.warning("event relay deferred", extra=log_fields(code=exc.code))
+    outbox().sweep_if_due()
+
+
+def publish_committed(events_by_topic: list[tuple[str, EventEnvelope]]) -> None:
+    """Publish the events this request has just committed; the sweep retries."""
+    try:
+        for topic, envelope in events_by_topic:
+            outbox().relay_committed(topic, [envelope])
     except UnavailableError as exc:
         _logger.warning("event relay deferred", extra=log_fields(code=exc.code))
     outbox().sweep_if_due()
@@ -102,14 +118,7 @@ def create_profile(
             or phone belongs to another customer (``email_taken``,
             ``phone_taken``).
     """
-    existing = _existing_own_profile(client, customer_id, request_id)
-    if existing is not None:
-        return existing
-
     stored = records.new_profile(customer_id, body, request_id, now)
-    for kind in ("email", "phone"):
-        uniqueness.reserve(client, kind, stored[f"{kind}_key"], customer_id, now)
-
     event = new_event(
         events.PROFILE_CREATED,
         customer_id,
@@ -117,37 +126,68 @@ def create_profile(
         event_id=f"{customer_id}.profile.created",
         occurred_at=now,
     )
-    written = _commit_creation(client, customer_id, stored, event, request_id)
-    relay([event.event_id])
-    return written
+    reserved: list[tuple[uniqueness.Kind, str]] = [
+        ("email", stored["email_key"]),
+        ("phone", stored["phone_key"]),
+    ]
+    for _ in range(_ROUNDS):
+        # No read first: the batch's create() finds an existing profile or
+        # reservation, and a new customer costs one commit.
+        try:
+            written = _commit_creation(client, customer_id, stored, event, reserved)
+        except _AlreadyExistsError:
+            existing = _existing_own_profile(client, customer_id, request_id)
+            if existing is not None:
+                return existing
+            uniqueness.settle(client, reserved, customer_id)
+            continue
+        publish_committed([(events.TOPIC, event)])
+        return written
+    raise _contended()
 
 
 def _commit_creation(
     client: firestore.Client,
     customer_id: str,
     stored: dict[str, Any],
-    event: Any,
-    request_id: str,
+    event: EventEnvelope,
+    reserved: list[tuple[uniqueness.Kind, str]],
 ) -> VersionedProfile:
-    from google.api_core.exceptions import AlreadyExists
-
+    now = stored["created_at"]
     batch = client.batch()
     batch.create(records.customer_ref(client, customer_id), stored)
+    for kind, key in reserved:
+        uniqueness.stage_reservation(client, batch, kind, key, customer_id, now)
     outbox().stage(batch, events.TOPIC, event)
+    results = _commit(batch)
+    return _versioned(stored, results[0].update_time)
+
+
+def _commit(batch: firestore.WriteBatch) -> list[Any]:
+    """Commit a batch; a create() on an existing document is told apart.
+
+    Raises:
+        _AlreadyExistsError: a document the batch creates exists.
+        PreconditionFailedError: a document changed since it was read.
+    """
+    from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+
     with google_errors():
         try:
-            results = batch.commit()
-        except AlreadyExists:
-            try:
-                existing = _existing_own_profile(client, customer_id, request_id)
-            except ConflictError:
-                _release_unused(client, customer_id, stored)
-                raise
-            if existing is None:
-                # The outbox entry exists but the profile does not: cannot be.
-                raise
-            return existing
-    return _versioned(stored, results[0].update_time)
+            results: list[Any] = batch.commit()
+        except AlreadyExists as exc:
+            raise _AlreadyExistsError from exc
+        except FailedPrecondition as exc:
+            raise PreconditionFailedError(code="etag_mismatch") from exc
+    return results
+
+
+def _contended() -> ConflictError:
+    return ConflictError(
+        "The profile is being changed by another request; retry.",
+        code="request_in_progress",
+        retryable=True,
+    )
 
 
 def _existing_own_profile(
@@ -167,17 +207,6 @@ def _existing_own_profile(
     # Our own commit, from an attempt that died before it answered.
     relay([f"{customer_id}.profile.created"])
     return _versioned(stored, snapshot.update_time)
-
-
-def _release_unused(
-    client: firestore.Client, customer_id: str, stored: dict[str, Any]
-) -> None:
-    with google_errors():
-        current = records.customer_ref(client, customer_id).get().to_dict() or {}
-    for kind in ("email", "phone"):
-        key = stored[f"{kind}_key"]
-        if current.get(f"{kind}_key") != key:
-            uniqueness.release(client, kind, key, customer_id)
 
 
 def update_profile(
@@ -207,7 +236,6 @@ def update_profile(
     if not changes:
         return _versioned(current, snapshot.update_time)
 
-    reserved = _reserve_new(client, customer_id, current, changes, now)
     changes |= {"updated_at": now, "written_by": request_id}
     updated = current | changes
     changed = sorted(name for name in CONTACT_FIELDS if name in changes)
@@ -218,11 +246,42 @@ def update_profile(
         event_id=str(uuid.uuid4()),
         occurred_at=now,
     )
-    result = _commit_update(client, customer_id, changes, version, event, reserved)
-    for kind in reserved:
-        uniqueness.release(client, kind, current[f"{kind}_key"], customer_id)
-    relay([event.event_id])
-    return _versioned(updated, result)
+    kinds: tuple[uniqueness.Kind, ...] = ("email", "phone")
+    moved = [
+        (kind, current[f"{kind}_key"], changes[f"{kind}_key"])
+        for kind in kinds
+        if f"{kind}_key" in changes
+    ]
+    for _ in range(_ROUNDS):
+        try:
+            results = _commit_update(
+                client, customer_id, changes, version, event, moved
+            )
+        except _AlreadyExistsError:
+            uniqueness.settle(client, [(k, new) for k, _, new in moved], customer_id)
+            continue
+        publish_committed([(events.TOPIC, event)])
+        return _versioned(updated, results[0].update_time)
+    raise _contended()
+
+
+def _commit_update(
+    client: firestore.Client,
+    customer_id: str,
+    changes: dict[str, Any],
+    version: Version,
+    event: EventEnvelope,
+    moved: list[tuple[uniqueness.Kind, str, str]],
+) -> list[Any]:
+    batch = client.batch()
+    option = client.write_option(last_update_time=version.update_time())
+    batch.update(records.customer_ref(client, customer_id), changes, option=option)
+    for kind, old, new in moved:
+        now = changes["updated_at"]
+        uniqueness.stage_reservation(client, batch, kind, new, customer_id, now)
+        uniqueness.stage_release(client, batch, old)
+    outbox().stage(batch, events.TOPIC, event)
+    return _commit(batch)
 
 
 def _changes(current: dict[str, Any], body: CustomerUpdate) -> dict[str, Any]:
@@ -236,53 +295,6 @@ def _changes(current: dict[str, Any], body: CustomerUpdate) -> dict[str, Any]:
             key = uniqueness.value_key(kind, changes[kind])
             changes[f"{kind}_key"] = key
     return changes
-
-
-def _reserve_new(
-    client: firestore.Client,
-    customer_id: str,
-    current: dict[str, Any],
-    changes: dict[str, Any],
-    now: datetime,
-) -> list[uniqueness.Kind]:
-    reserved: list[uniqueness.Kind] = []
-    try:
-        for kind in ("email", "phone"):
-            key = changes.get(f"{kind}_key")
-            if key is not None and key != current.get(f"{kind}_key"):
-                uniqueness.reserve(client, kind, key, customer_id, now)
-                reserved.append(kind)
-    except ConflictError:
-        for kind in reserved:
-            uniqueness.release(client, kind, changes[f"{kind}_key"], customer_id)
-        raise
-    return reserved
-
-
-def _commit_update(
-    client: firestore.Client,
-    customer_id: str,
-    changes: dict[str, Any],
-    version: Version,
-    event: Any,
-    reserved: list[uniqueness.Kind],
-) -> datetime:
-    from google.api_core.exceptions import FailedPrecondition
-
-    batch = client.batch()
-    option = client.write_option(last_update_time=version.update_time())
-    batch.update(records.customer_ref(client, customer_id), changes, option=option)
-    outbox().stage(batch, events.TOPIC, event)
-    with google_errors():
-        try:
-            results = batch.commit()
-        except FailedPrecondition as exc:
-            for kind in reserved:
-                key = changes[f"{kind}_key"]
-                uniqueness.release(client, kind, key, customer_id)
-            raise PreconditionFailedError(code="etag_mismatch") from exc
-    update_time: datetime = results[0].update_time
-    return update_time
 
 
 def _versioned(stored: dict[str, Any], update_time: datetime) -> VersionedProfile:

@@ -1,11 +1,12 @@
 """Uniqueness: e-mail and phone held by one customer at a time.
 
 Firestore has no unique index, so each value in use is a reservation
-document created with ``create()``, which exactly one of several concurrent
-callers wins (EMULATORS.md). A reservation is taken before the profile that
-uses it is written and released after the profile stops using it; one left
-behind by a crash in between is reclaimed once its owner's profile shows it
-is not theirs and it has outlived any request that could still commit it.
+document keyed by the value's hash and created with ``create()``, which only
+one of several concurrent writers can win (EMULATORS.md). Reservations are
+staged in the same batch as the profile write that starts or stops using
+them, so a profile and its reservations change together or not at all; a
+batch that fails on an existing reservation is settled here: the value is
+taken, or the reservation is one no profile uses and is reclaimed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal
 
 from common.errors import ConflictError, FieldError, google_errors
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 
 COLLECTION: Final = "customer_unique_values"
 CUSTOMERS: Final = "customers"
-# Longer than any request that took a reservation may still run.
-STALE_AFTER: Final = timedelta(minutes=15)
-_ROUNDS: Final = 3
 
 Kind = Literal["email", "phone"]
 
@@ -39,85 +37,67 @@ def value_key(kind: Kind, value: str) -> str:
     return hashlib.sha256(f"{kind}:{canonical}".encode()).hexdigest()
 
 
-def reserve(
-    client: firestore.Client, kind: Kind, key: str, customer_id: str, now: datetime
-) -> None:
-    """Hold ``key`` for ``customer_id``; a no-op if the customer holds it.
-
-    Raises:
-        ConflictError: another customer holds it (409 ``<kind>_taken``).
-        UnavailableError: Firestore did not answer.
-    """
-    from google.api_core.exceptions import AlreadyExists
-
-    ref = client.collection(COLLECTION).document(key)
-    with google_errors():
-        for _ in range(_ROUNDS):
-            try:
-                ref.create({"kind": kind, "customer_id": customer_id, "at": now})
-                return
-            except AlreadyExists:
-                pass
-            if _settle(client, ref, kind, key, customer_id, now):
-                return
-    raise _taken(kind)
-
-
-def release(client: firestore.Client, kind: Kind, key: str, customer_id: str) -> None:
-    """Give ``key`` up, if ``customer_id`` holds it."""
-    from google.api_core.exceptions import FailedPrecondition, NotFound
-
-    ref = client.collection(COLLECTION).document(key)
-    with google_errors():
-        snapshot = ref.get()
-        if not snapshot.exists or snapshot.get("customer_id") != customer_id:
-            return
-        option = client.write_option(last_update_time=snapshot.update_time)
-        try:
-            ref.delete(option=option)
-        except (FailedPrecondition, NotFound):
-            return
-
-
-def _settle(
+def stage_reservation(
     client: firestore.Client,
-    ref: firestore.DocumentReference,
+    batch: firestore.WriteBatch,
     kind: Kind,
     key: str,
     customer_id: str,
     now: datetime,
-) -> bool:
-    """Tell whether the customer already holds the key; reclaim a stale one."""
+) -> None:
+    """Add the creation of a reservation to ``batch``; it fails if one exists."""
+    batch.create(
+        _ref(client, key), {"kind": kind, "customer_id": customer_id, "at": now}
+    )
+
+
+def stage_release(
+    client: firestore.Client, batch: firestore.WriteBatch, key: str
+) -> None:
+    """Add the deletion of a reservation the customer's profile stops using."""
+    batch.delete(_ref(client, key))
+
+
+def settle(
+    client: firestore.Client, reserved: list[tuple[Kind, str]], customer_id: str
+) -> None:
+    """After a batch failed on an existing reservation, decide what it was.
+
+    Returns when every reservation in the way was reclaimed, so the batch can
+    be tried again.
+
+    Raises:
+        ConflictError: another customer's profile uses the value (409
+            ``email_taken`` or ``phone_taken``).
+        UnavailableError: Firestore did not answer.
+    """
     from google.api_core.exceptions import FailedPrecondition, NotFound
 
-    snapshot = ref.get()
-    if not snapshot.exists:
-        return False
-    owner = snapshot.get("customer_id")
-    if owner == customer_id:
-        return True
-    if _held(client, owner, kind, key, snapshot.get("at"), now):
-        raise _taken(kind)
+    with google_errors():
+        for kind, key in reserved:
+            snapshot = _ref(client, key).get()
+            if not snapshot.exists:
+                continue
+            owner = snapshot.get("customer_id")
+            if _in_use(client, owner, kind, key):
+                raise _taken(kind)
 
-    _logger.warning("stale reservation reclaimed", extra=log_fields(kind=kind))
-    option = client.write_option(last_update_time=snapshot.update_time)
-    with contextlib.suppress(FailedPrecondition, NotFound):
-        ref.delete(option=option)
-    return False
+            # Left by a profile that no longer uses it (one deleted outside
+            # this API): the value is free.
+            _logger.warning("unused reservation reclaimed", extra=log_fields(kind=kind))
+            option = client.write_option(last_update_time=snapshot.update_time)
+            with contextlib.suppress(FailedPrecondition, NotFound):
+                snapshot.reference.delete(option=option)
 
 
-def _held(
-    client: firestore.Client,
-    owner: str,
-    kind: Kind,
-    key: str,
-    taken_at: datetime,
-    now: datetime,
-) -> bool:
-    if now - taken_at < STALE_AFTER:
-        return True
+def _in_use(client: firestore.Client, owner: str, kind: Kind, key: str) -> bool:
     profile = client.collection(CUSTOMERS).document(owner).get()
     return bool(profile.exists and profile.get(f"{kind}_key") == key)
+
+
+def _ref(client: firestore.Client, key: str) -> firestore.DocumentReference:
+    ref: firestore.DocumentReference = client.collection(COLLECTION).document(key)
+    return ref
 
 
 def _taken(kind: Kind) -> ConflictError:

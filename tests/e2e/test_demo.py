@@ -25,6 +25,8 @@ def test_demo_runs_every_built_step_and_shows_the_stores(platform: Platform) -> 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(staff): pending_kyc" in result.stdout
     assert "uploaded through its signed URL" in result.stdout
+    assert "the app lists it: partially_refunded" in result.stdout
+    assert "the app lists it: refunded, 2500 EUR" in result.stdout
     assert "customers: " in result.stdout
     assert re.search(r"kyc-uploads: [1-9][0-9]* object", result.stdout)
     assert re.search(r"customer_360: [1-9][0-9]* row", result.stdout)

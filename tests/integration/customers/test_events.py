@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -108,4 +109,6 @@ def test_event_left_pending_by_a_failed_publish_goes_out_on_retry(
     assert again.profile == first.profile
     [message] = eventually(customer_events)
     assert message.attributes["event_id"] == f"{uid}.profile.created"
+    time.sleep(1)
+    assert customer_events() == []
     assert entry.reference.get().get("state") == "published"

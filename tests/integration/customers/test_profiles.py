@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.customers.conftest import Api, Users, customer_body
+from tests.integration.customers.conftest import (
+    Api,
+    Users,
+    customer_body,
+    unique_phone,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -312,33 +317,38 @@ def test_patch_to_another_customers_phone_conflicts_and_changes_nothing(
     assert after.headers["ETag"] == created.headers["ETag"]
 
 
-def test_create_reclaims_reservation_left_by_a_crashed_request(
-    api: Api, users: Users, firestore_client: firestore.Client
-) -> None:
-    from common.customers.uniqueness import COLLECTION, STALE_AFTER, value_key
-
-    body = customer_body()
-    left_at = datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1)
-    firestore_client.collection(COLLECTION).document(
-        value_key("email", body["email"])
-    ).create({"kind": "email", "customer_id": "crashed-before-commit", "at": left_at})
-
-    response = api.create(users.new(), body)
-
-    assert response.status_code == 201
-
-
-def test_create_respects_a_fresh_reservation_of_a_request_in_flight(
+def test_create_reclaims_reservation_no_profile_uses(
     api: Api, users: Users, firestore_client: firestore.Client
 ) -> None:
     from common.customers.uniqueness import COLLECTION, value_key
 
     body = customer_body()
     firestore_client.collection(COLLECTION).document(
-        value_key("phone", body["phone"])
-    ).create({"kind": "phone", "customer_id": "in-flight", "at": datetime.now(UTC)})
+        value_key("email", body["email"])
+    ).create({"kind": "email", "customer_id": "deleted", "at": datetime.now(UTC)})
 
     response = api.create(users.new(), body)
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "phone_taken"
+    assert response.status_code == 201
+
+
+def test_patch_changes_profile_and_reservations_together(
+    api: Api, users: Users, firestore_client: firestore.Client
+) -> None:
+    from common.customers.uniqueness import COLLECTION, value_key
+
+    user = users.new()
+    created = api.create(user, customer_body())
+    old_phone, new_phone = created.json()["phone"], unique_phone()
+
+    api.request(
+        "PATCH",
+        f"/v1/customers/{user.uid}",
+        json={"phone": new_phone},
+        headers=user.headers(**{"If-Match": created.headers["ETag"]}),
+    )
+
+    reservations = firestore_client.collection(COLLECTION)
+    assert not reservations.document(value_key("phone", old_phone)).get().exists
+    held = reservations.document(value_key("phone", new_phone)).get()
+    assert held.get("customer_id") == user.uid

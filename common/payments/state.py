@@ -1,0 +1,211 @@
+"""State: a payment as a pure function of the set of its provider events.
+
+Providers deliver events late, twice and out of order; the state is derived
+from the set of facts recorded for the payment, never from the order they
+arrived in, so every permutation of the same events gives the same payment:
+
+- the lifecycle is the furthest any fact reached, in the order
+  pending < failed < authorised < canceled < succeeded (a failed attempt can
+  be followed by a successful one; a capture ends the lifecycle), and a
+  refund or a dispute proves the payment succeeded;
+- refunds add up by refund id, each counted at its furthest status
+  (pending < succeeded < failed or canceled), failed and canceled ones not at
+  all; a provider's running total is a lower bound;
+- a dispute is open or lost until a fact closes it in the payment's favour;
+- ``refunded`` once the refunds reach the amount, ``partially_refunded``
+  before, ``disputed`` while a dispute stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from common.payments.events import PaymentStatus
+from common.payments.facts import (
+    DisputeStatus,
+    Lifecycle,
+    PaymentFact,
+    RefundFact,
+    RefundStatus,
+)
+
+LIFECYCLE_RANK: Final[dict[Lifecycle, int]] = {
+    "pending": 0,
+    "failed": 1,
+    "authorised": 2,
+    "canceled": 3,
+    "succeeded": 4,
+}
+REFUND_RANK: Final[dict[RefundStatus, int]] = {
+    "pending": 0,
+    "succeeded": 1,
+    "failed": 2,
+    "canceled": 2,
+}
+DISPUTE_RANK: Final[dict[DisputeStatus, int]] = {"open": 0, "lost": 1, "won": 2}
+_COUNTED_REFUNDS: Final = frozenset({"pending", "succeeded"})
+
+
+class PaymentState(BaseModel):
+    """What is known of one payment from all of its facts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payment_key: str
+    provider: str
+    provider_reference: str
+    customer_id: str | None
+    amount_minor: int
+    amount_known: bool
+    currency: str
+    status: PaymentStatus
+    refunded_minor: int
+    disputed: bool
+
+
+def derive_payment(facts: Iterable[PaymentFact]) -> PaymentState:
+    """Return the payment that a set of facts describes.
+
+    Raises:
+        ValueError: no facts, facts of several payments, or no currency.
+    """
+    facts = _deduplicated(facts)
+    first = _one_payment(facts)
+
+    amount_minor, amount_known = _amount(facts)
+    refunded_minor = _refunded(facts)
+    disputed = _disputed(facts)
+    lifecycle = _lifecycle(facts, refunded_minor > 0 or _any_dispute(facts))
+    return PaymentState(
+        payment_key=first.payment_key,
+        provider=first.provider,
+        provider_reference=first.provider_reference,
+        customer_id=_customer(facts),
+        amount_minor=amount_minor,
+        amount_known=amount_known,
+        currency=_currency(facts),
+        status=_status(lifecycle, amount_minor, amount_known, refunded_minor, disputed),
+        refunded_minor=refunded_minor,
+        disputed=disputed,
+    )
+
+
+def _deduplicated(facts: Iterable[PaymentFact]) -> list[PaymentFact]:
+    # Sorted by event id, so that every tie below breaks the same way.
+    unique = {fact.event_id: fact for fact in facts}
+    return [unique[event_id] for event_id in sorted(unique)]
+
+
+def _one_payment(facts: list[PaymentFact]) -> PaymentFact:
+    if not facts:
+        raise ValueError("a payment needs at least one fact")
+    keys = {fact.payment_key for fact in facts}
+    if len(keys) > 1:
+        raise ValueError("facts of several payments cannot make one")
+    return facts[0]
+
+
+def _lifecycle(facts: list[PaymentFact], settled: bool) -> Lifecycle:
+    reached = [fact.lifecycle for fact in facts if fact.lifecycle is not None]
+    if settled:
+        reached.append("succeeded")
+    if not reached:
+        return "pending"
+    return max(reached, key=LIFECYCLE_RANK.__getitem__)
+
+
+def _amount(facts: list[PaymentFact]) -> tuple[int, bool]:
+    # The amount of the furthest fact: a capture's amount over the
+    # authorisation's, since a partial capture is what the customer paid.
+    priced = [fact for fact in facts if fact.amount_minor is not None]
+    if not priced:
+        return 0, False
+    best = max(priced, key=_amount_rank)
+    assert best.amount_minor is not None
+    return best.amount_minor, True
+
+
+def _amount_rank(fact: PaymentFact) -> tuple[int, str, int]:
+    rank = LIFECYCLE_RANK[fact.lifecycle] if fact.lifecycle else -1
+    return rank, fact.occurred_at.isoformat(), fact.amount_minor or 0
+
+
+def _currency(facts: list[PaymentFact]) -> str:
+    priced = [f for f in facts if f.amount_minor is not None and f.currency]
+    if priced:
+        currency = max(priced, key=_amount_rank).currency
+        assert currency is not None
+        return currency
+    named = sorted(fact.currency for fact in facts if fact.currency)
+    if not named:
+        raise ValueError("no fact names the payment's currency")
+    return named[0]
+
+
+def _customer(facts: list[PaymentFact]) -> str | None:
+    named = sorted(fact.customer_id for fact in facts if fact.customer_id)
+    return named[0] if named else None
+
+
+def _refunded(facts: list[PaymentFact]) -> int:
+    refunds: dict[str, RefundFact] = {}
+    for refund in (refund for fact in facts for refund in fact.refunds):
+        refunds[refund.refund_id] = _furthest_refund(
+            refunds.get(refund.refund_id), refund
+        )
+    counted = sum(
+        refund.amount_minor or 0
+        for refund in refunds.values()
+        if refund.status in _COUNTED_REFUNDS
+    )
+    # TODO: a refund that fails after Stripe counted it in a charge.refunded
+    # total stays counted, since a total can only raise the figure - reading
+    # only refund.* events (per refund id, failures included) removes it.
+    totals = [f.refunded_total_minor for f in facts if f.refunded_total_minor]
+    return max([counted, *totals])
+
+
+def _furthest_refund(known: RefundFact | None, seen: RefundFact) -> RefundFact:
+    if known is None:
+        return seen
+    status = max(known.status, seen.status, key=REFUND_RANK.__getitem__)
+    amounts = [a for a in (known.amount_minor, seen.amount_minor) if a is not None]
+    return RefundFact(
+        refund_id=known.refund_id,
+        status=status,
+        amount_minor=max(amounts) if amounts else None,
+    )
+
+
+def _any_dispute(facts: list[PaymentFact]) -> bool:
+    return any(fact.dispute is not None for fact in facts)
+
+
+def _disputed(facts: list[PaymentFact]) -> bool:
+    disputes: dict[str, DisputeStatus] = {}
+    for dispute in (fact.dispute for fact in facts if fact.dispute):
+        known = disputes.get(dispute.dispute_id, dispute.status)
+        disputes[dispute.dispute_id] = max(
+            known, dispute.status, key=DISPUTE_RANK.__getitem__
+        )
+    return any(status != "won" for status in disputes.values())
+
+
+def _status(
+    lifecycle: Lifecycle,
+    amount_minor: int,
+    amount_known: bool,
+    refunded_minor: int,
+    disputed: bool,
+) -> PaymentStatus:
+    if disputed:
+        return "disputed"
+    if lifecycle != "succeeded" or refunded_minor == 0:
+        return lifecycle
+    # Without the payment's amount, a refund proves only a partial refund.
+    if amount_known and refunded_minor >= amount_minor:
+        return "refunded"
+    return "partially_refunded"
