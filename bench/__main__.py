@@ -6,13 +6,20 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import cold_start, customers_api, payment_webhooks, platform_start
+from bench import (
+    bigquery_loader,
+    cold_start,
+    customers_api,
+    payment_webhooks,
+    platform_start,
+)
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cold_start": cold_start.main,
     "platform_start": platform_start.main,
     "payment_webhooks": payment_webhooks.main,
     "customers_api": customers_api.main,
+    "bigquery_loader": bigquery_loader.main,
 }
 
 
@@ -21,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("name", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement")
+    bigquery_loader.add_arguments(parser)
     args = parser.parse_args(argv)
 
     names = list(BENCHMARKS) if args.name == "all" else [args.name]

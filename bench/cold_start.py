@@ -106,6 +106,21 @@ FIRST_CALLS = {
         "    firestore.Client().collection('bench_cold_start')"
         ".document(uuid.uuid4().hex).create({'at': 0})\n"
     ),
+    # One streaming insert, as bigquery_loader makes, into a table the
+    # platform's bootstrap created; the emulator's address as the function's.
+    "bigquery.insert_rows_json": (
+        "    import os\n"
+        "    from google.api_core.client_options import ClientOptions\n"
+        "    from google.auth.credentials import AnonymousCredentials\n"
+        "    from google.cloud import bigquery\n"
+        "    bigquery.Client(\n"
+        "        project=os.environ['GOOGLE_CLOUD_PROJECT'],\n"
+        "        credentials=AnonymousCredentials(),\n"
+        "        client_options=ClientOptions(\n"
+        "            api_endpoint=os.environ['BIGQUERY_EMULATOR_HOST']),\n"
+        "    ).insert_rows_json('crm_analytics.dead_letters',\n"
+        "        [{'message_id': uuid.uuid4().hex}])\n"
+    ),
 }
 
 

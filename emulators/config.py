@@ -6,13 +6,14 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from common.analytics.schema import DATASET as ANALYTICS_DATASET
 from triggers import DEFAULT_DEFINITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_PROJECT = "demo-crm-aid"
 # fake-gcs-server publishes every object event of every bucket to one topic.
 NOTIFICATION_TOPIC = "gcs-object-notifications"
-DATASET = "crm_analytics"
+DATASET = ANALYTICS_DATASET
 
 DEFAULT_PORTS: dict[str, int] = {
     "gateway": 8080,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from emulators.config import DATASET, PlatformConfig
+from emulators.demo_analytics import show_analytics
 from emulators.demo_customers import run_customer_step
 from emulators.demo_payments import run_payment_step
 from emulators.platform import Platform
@@ -25,7 +26,7 @@ PENDING_STEPS = (
     ("kyc_documents", "KYC checks the uploaded passport and decides"),
     ("payment_webhooks", "the customer pays with Stripe, refunded partly then fully"),
     ("settlement_files", "the settlement file is ingested and reconciled"),
-    ("bigquery_loader", "every event lands in BigQuery's views"),
+    ("bigquery_loader_payment_events", "every event lands in BigQuery's views"),
 )
 
 
@@ -41,6 +42,7 @@ def run_demo(config: PlatformConfig | None = None) -> int:
         _settlement_file_step(platform)
         print()
         _show_stores(platform)
+        show_analytics(platform)
     return 0
 
 

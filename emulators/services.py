@@ -119,7 +119,15 @@ def _bigquery(config: PlatformConfig, logs: Path) -> ManagedProcess:
     ready = http_ok(
         f"{config.url('bigquery')}/bigquery/v2/projects/{config.project_id}/datasets"
     )
-    return ManagedProcess("bigquery", argv, logs / "bigquery.log", ready, env=env)
+    # In-memory DuckDB spills to .tmp/ in its working directory: several GB
+    # after 20,000 streaming inserts. Keep it in the state folder, emptied
+    # at each start like the other emulators' state.
+    work = config.state_dir / "bigquery"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return ManagedProcess(
+        "bigquery", argv, logs / "bigquery.log", ready, env=env, cwd=work
+    )
 
 
 def _auth(config: PlatformConfig, logs: Path) -> ManagedProcess:

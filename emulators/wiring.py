@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from common.analytics.bootstrap import bootstrap
 from emulators.config import DATASET, NOTIFICATION_TOPIC, PlatformConfig
 from triggers import Catalog, FunctionDefinition, PubSubTrigger, StorageTrigger
 
@@ -108,6 +109,7 @@ def _create_buckets(config: PlatformConfig, catalog: Catalog) -> None:
 
 
 def _create_dataset(config: PlatformConfig) -> None:
+    # The same bootstrap as deploy.sh runs: dataset, tables and views.
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
@@ -117,4 +119,4 @@ def _create_dataset(config: PlatformConfig) -> None:
         credentials=AnonymousCredentials(),
         client_options=ClientOptions(api_endpoint=config.url("bigquery")),
     )
-    client.create_dataset(f"{config.project_id}.{DATASET}", exists_ok=True)
+    bootstrap(client, dataset=DATASET)

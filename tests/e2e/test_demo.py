@@ -29,3 +29,5 @@ def test_demo_runs_every_built_step_and_shows_the_stores(platform: Platform) -> 
     assert "the app lists it: refunded, 2500 EUR" in result.stdout
     assert "customers: " in result.stdout
     assert re.search(r"kyc-uploads: [1-9][0-9]* object", result.stdout)
+    assert re.search(r"customer_360: [1-9][0-9]* row", result.stdout)
+    assert re.search(r"daily_payment_volume: [1-9][0-9]* row", result.stdout)

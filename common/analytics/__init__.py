@@ -1,0 +1,1 @@
+"""Analytics: the BigQuery dataset, the event loader, its views and backfill."""
