@@ -57,8 +57,12 @@ def pubsub_env(platform: Platform) -> dict[str, str]:
 
 
 def _reset_process_caches() -> None:
+    from common.auth import reset_auth
     from common.clients import reset_clients
+    from common.customers.uploads import reset_signer
     from common.settings import reset_settings_cache
 
     reset_settings_cache()
     reset_clients()
+    reset_auth()
+    reset_signer()

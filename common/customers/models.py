@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -298,8 +298,3 @@ class PaymentList(_Response):
     """The body of `GET /v1/customers/{id}/payments`."""
 
     payments: list[PaymentView]
-
-
-def wire(model: BaseModel) -> dict[str, Any]:
-    """A model in its JSON form."""
-    return model.model_dump(mode="json")
