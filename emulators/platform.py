@@ -9,9 +9,11 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 from emulators import demo_secrets
+from emulators.bytecode import compile_sources
 from emulators.config import ROOT, PlatformConfig
 from emulators.processes import (
     ManagedProcess,
@@ -90,6 +92,7 @@ class Platform:
         began = time.monotonic()
         self._check_ports()
         self._write_routes()
+        compile_sources(self._code_folders())
         self.processes = [
             *emulator_processes(self.config),
             *self._function_processes(),
@@ -156,6 +159,10 @@ class Platform:
         for process in self.processes:
             if process.name in names:
                 process.wait_ready(deadline)
+
+    def _code_folders(self) -> list[Path]:
+        sources = {(ROOT / function.source).parent for function in self.functions}
+        return [ROOT / "common", *sources]
 
     def _function_processes(self) -> list[ManagedProcess]:
         return [self._function_process(function) for function in self.functions]

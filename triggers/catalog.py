@@ -26,6 +26,7 @@ RESERVED_ENV = frozenset(
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,62}$")]
 ResourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{2,62}$")]
+Environment = dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], str]
 
 
 class TriggerDefinitionError(Exception):
@@ -98,7 +99,7 @@ class FunctionDefinition(_Strict):
     dead_letter: bool = True
     roles: tuple[Annotated[str, Field(pattern=r"^roles/[A-Za-z.]+$")], ...] = ()
     secrets: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ()
-    env: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], str] = {}
+    env: Environment = {}
 
     @model_validator(mode="after")
     def _check_consistency(self) -> FunctionDefinition:
@@ -108,9 +109,7 @@ class FunctionDefinition(_Strict):
             raise ValueError("min_backoff_s: larger than max_backoff_s")
         if self.trigger.kind != "http" and self.timeout_s > 540:
             raise ValueError("timeout_s: event functions allow at most 540")
-        reserved = RESERVED_ENV.intersection(self.env)
-        if reserved:
-            raise ValueError(f"env: reserved variable {sorted(reserved)[0]}")
+        _check_env(self.env)
         return self
 
     @property
@@ -131,6 +130,21 @@ class Catalog(_Strict):
     buckets: tuple[ResourceName, ...]
     dead_letter_topic: ResourceName
     functions: tuple[FunctionDefinition, ...]
+    # The environment every function gets; a function's own `env` wins.
+    env: Environment = {}
+
+    @model_validator(mode="after")
+    def _check_env(self) -> Catalog:
+        _check_env(self.env)
+        return self
+
+    def with_shared_env(self) -> Catalog:
+        """Return the catalogue with `env` merged into every function's."""
+        functions = tuple(
+            function.model_copy(update={"env": self.env | function.env})
+            for function in self.functions
+        )
+        return self.model_copy(update={"functions": functions})
 
     def function(self, name: str) -> FunctionDefinition:
         """Return the function called `name`."""
@@ -171,7 +185,13 @@ def parse_catalog(documents: Sequence[dict[str, Any]]) -> Catalog:
         raise TriggerDefinitionError(_describe(exc, merged)) from exc
 
     _check_references(catalog)
-    return catalog
+    return catalog.with_shared_env()
+
+
+def _check_env(env: Environment) -> None:
+    reserved = RESERVED_ENV.intersection(env)
+    if reserved:
+        raise ValueError(f"env: reserved variable {sorted(reserved)[0]}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -189,6 +209,7 @@ def _merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "buckets": list(base.get("buckets", [])),
         "dead_letter_topic": base.get("dead_letter_topic"),
         "functions": [],
+        "env": base.get("env", {}),
     }
     seen: set[str] = set()
     for document in documents:

@@ -16,15 +16,16 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
+# Every invocation needs the BigQuery library: import it as the instance
+# starts, before it serves, not inside the first request's thread; the
+# client itself is still made on first use.
+from google.cloud import bigquery  # noqa: F401
+
 from common.analytics.loader import EventLoader, topic_from_source
 from common.errors import InvalidEventError
 from common.events import parse_message_published
 from common.logs import configure_logging, invocation, log_fields
 
-# TODO: cold start is 1.15-1.28x a bare function making the same insert (aim
-# 1.2, bench cold_start); about 75 ms of it is pydantic building the envelope
-# and catalogue models - validators built once at deploy time, or a faster
-# pydantic-core, removes it.
 configure_logging("bigquery_loader")
 logger = logging.getLogger("bigquery_loader")
 loader = EventLoader()

@@ -19,6 +19,11 @@ import logging
 import flask
 import functions_framework
 
+# Every delivery records to Firestore and its outbox publishes to Pub/Sub:
+# import both libraries as the instance starts, before it serves, not inside
+# the first request's thread; the clients are still made on first use.
+from google.cloud import firestore, pubsub_v1  # noqa: F401
+
 from common.errors import CrmError, MethodNotAllowedError, PayloadTooLargeError
 from common.logs import configure_logging, invocation, log_fields
 from common.payments.providers.adyen import ACCEPTED_BODY

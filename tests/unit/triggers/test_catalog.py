@@ -162,6 +162,31 @@ def test_parse_catalog_unknown_dead_letter_topic_is_rejected() -> None:
         parse_catalog([document])
 
 
+def test_parse_catalog_shared_env_reaches_every_function_own_env_wins() -> None:
+    document = _document(
+        plain=_function(),
+        own=_function(env={"MODE": "own", "EXTRA": "1"}),
+    ) | {"env": {"MODE": "shared", "COMMON": "yes"}}
+    extra = {"functions": {"tested": _function()}}
+
+    catalog = parse_catalog([document, extra])
+
+    assert catalog.function("plain").env == {"MODE": "shared", "COMMON": "yes"}
+    assert catalog.function("own").env == {"MODE": "own", "COMMON": "yes", "EXTRA": "1"}
+    assert catalog.function("tested").env == {"MODE": "shared", "COMMON": "yes"}
+
+
+def test_parse_catalog_shared_env_reserved_variable_is_rejected() -> None:
+    document = _document(plain=_function()) | {"env": {"K_SERVICE": "x"}}
+
+    with pytest.raises(TriggerDefinitionError) as raised:
+        parse_catalog([document])
+
+    assert str(raised.value) == (
+        "catalogue: field 'definition': env: reserved variable K_SERVICE"
+    )
+
+
 def test_parse_catalog_extra_file_adds_topics_but_redefines_no_function() -> None:
     extra = {"topics": ["test-inbox"], "functions": {"probe": _function()}}
     catalog = parse_catalog([_document(loader=_function()), extra])
