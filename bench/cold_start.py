@@ -4,9 +4,10 @@ Two baselines, both bare functions-framework functions of the same signature
 that import the same Google client libraries:
 
 - `idle` does nothing;
-- `same call` makes the first call the function's own first request must
-  make before it can answer (for `dead_letters`, one Firestore `create()`),
-  named by the sample's `first_call`.
+- `same call` makes the calls the function's own first request must make
+  before it can answer (for `dead_letters`, one Firestore `create()`; for
+  `payment_webhooks`, a `create()` and a Pub/Sub publish), named by the
+  sample's `first_call`.
 
 The aim, no function above 1.2 times its baseline, is judged against `same
 call`: what it measures is what the function adds by its imports and its
@@ -105,6 +106,17 @@ FIRST_CALLS = {
         "    from google.cloud import firestore\n"
         "    firestore.Client().collection('bench_cold_start')"
         ".document(uuid.uuid4().hex).create({'at': 0})\n"
+    ),
+    # A webhook records, then publishes the payment's event before it answers.
+    "firestore.create+pubsub.publish": (
+        "    import os\n"
+        "    from google.cloud import firestore, pubsub_v1\n"
+        "    firestore.Client().collection('bench_cold_start')"
+        ".document(uuid.uuid4().hex).create({'at': 0})\n"
+        "    publisher = pubsub_v1.PublisherClient()\n"
+        "    publisher.publish(publisher.topic_path(\n"
+        "        os.environ['GOOGLE_CLOUD_PROJECT'], 'payment-events'), b'{}'\n"
+        "    ).result()\n"
     ),
     # One streaming insert, as bigquery_loader makes, into a table the
     # platform's bootstrap created; the emulator's address as the function's.

@@ -19,11 +19,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from bench import BENCH_PORT_OFFSET
 from bench.bare import bare_handler
 from bench.load import LoadResult, Request, run_load
+from bench.platforms import bench_platform
 from bench.report import print_table, write_json
-from emulators.config import ROOT, PlatformConfig
 from emulators.identity import Identity, unsigned_token
 from emulators.platform import Platform
 
@@ -45,8 +44,7 @@ _phones = itertools.count(10_000_000)
 
 def main(args: argparse.Namespace) -> int:
     """Serve the API and the bare handler, load each alike, print the ratios."""
-    config = PlatformConfig(state_dir=ROOT / ".local" / "bench-platform")
-    with Platform(config.with_offset(BENCH_PORT_OFFSET)) as platform:
+    with bench_platform("customers") as platform:
         function = platform.catalog.function("customers")  # type: ignore[union-attr]
         with bare_handler(platform, function) as bare_port:
             results = _measure(platform, platform.function_port(function), bare_port)

@@ -20,11 +20,11 @@ import time
 import uuid
 from collections.abc import Callable
 
-from bench import BENCH_PORT_OFFSET
 from bench.bare import bare_handler
 from bench.load import LoadResult, Request, run_load
+from bench.platforms import bench_platform
 from bench.report import print_table, write_json
-from emulators.config import ROOT, PlatformConfig
+from emulators.config import ROOT
 from emulators.demo_secrets import demo_value
 from emulators.platform import Platform
 from triggers import FunctionDefinition
@@ -44,9 +44,8 @@ MAX_SECONDS = 60.0
 
 def main(args: argparse.Namespace) -> int:
     """Serve both handlers, load each alike and print the ratios."""
-    config = PlatformConfig(state_dir=ROOT / ".local" / "bench-platform")
     with (
-        Platform(config.with_offset(BENCH_PORT_OFFSET)) as platform,
+        bench_platform("payment_webhooks") as platform,
         bare_handler(platform, _function(platform)) as bare_port,
     ):
         port = platform.function_port(_function(platform))

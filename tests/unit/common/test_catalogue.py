@@ -33,26 +33,31 @@ def _domain(name: str, schemas: dict[tuple[str, int], type[BaseModel]]) -> str:
     return name
 
 
+def _clear_caches() -> None:
+    catalogue.domain_schemas.cache_clear()
+    catalogue.event_schemas.cache_clear()
+
+
 @pytest.fixture
-def domains(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    names: list[str] = []
+def domains(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    names: dict[str, str] = {}
     monkeypatch.setattr(catalogue, "DOMAIN_EVENT_MODULES", names)
-    catalogue.event_schemas.cache_clear()
+    _clear_caches()
     yield names
-    for name in names:
+    for name in names.values():
         sys.modules.pop(name, None)
-    catalogue.event_schemas.cache_clear()
+    _clear_caches()
 
 
-def test_event_schema_known_type_and_version_is_found(domains: list[str]) -> None:
-    domains.append(
-        _domain(
-            "fake_things",
-            {
-                ("thing.item.created", 1): ThingCreatedV1,
-                ("thing.item.created", 2): ThingCreatedV2,
-            },
-        )
+def test_event_schema_known_type_and_version_is_found(
+    domains: dict[str, str],
+) -> None:
+    domains["thing"] = _domain(
+        "fake_things",
+        {
+            ("thing.item.created", 1): ThingCreatedV1,
+            ("thing.item.created", 2): ThingCreatedV2,
+        },
     )
 
     assert catalogue.event_schema("thing.item.created", 1) is ThingCreatedV1
@@ -64,12 +69,15 @@ def test_event_schema_known_type_and_version_is_found(domains: list[str]) -> Non
     [
         ("thing.item.created", 3, "unknown_schema_version"),
         ("thing.item.deleted", 1, "unknown_event_type"),
+        ("widget.item.created", 1, "unknown_event_type"),
     ],
 )
 def test_event_schema_unknown_is_a_permanent_error(
-    domains: list[str], event_type: str, version: int, code: str
+    domains: dict[str, str], event_type: str, version: int, code: str
 ) -> None:
-    domains.append(_domain("fake_things", {("thing.item.created", 1): ThingCreatedV1}))
+    domains["thing"] = _domain(
+        "fake_things", {("thing.item.created", 1): ThingCreatedV1}
+    )
 
     with pytest.raises(InvalidEventError) as raised:
         catalogue.event_schema(event_type, version)
@@ -78,16 +86,27 @@ def test_event_schema_unknown_is_a_permanent_error(
     assert raised.value.retryable is False
 
 
-def test_event_schemas_declared_twice_fail_loudly(domains: list[str]) -> None:
-    domains.append(_domain("fake_one", {("thing.item.created", 1): ThingCreatedV1}))
-    domains.append(_domain("fake_two", {("thing.item.created", 1): ThingCreatedV2}))
+def test_event_schemas_of_another_domain_fail_loudly(
+    domains: dict[str, str],
+) -> None:
+    domains["thing"] = _domain("fake_one", {("thing.item.created", 1): ThingCreatedV1})
+    domains["other"] = _domain("fake_two", {("thing.item.created", 2): ThingCreatedV2})
 
-    with pytest.raises(RuntimeError, match="fake_two declares event schemas twice"):
+    with pytest.raises(RuntimeError, match="fake_two declares events of another"):
         catalogue.event_schemas()
 
 
+def test_event_schema_imports_only_the_domain_of_the_event(
+    domains: dict[str, str],
+) -> None:
+    domains["thing"] = _domain("fake_one", {("thing.item.created", 1): ThingCreatedV1})
+    domains["other"] = "fake_not_importable"
+
+    assert catalogue.event_schema("thing.item.created", 1) is ThingCreatedV1
+
+
 def test_event_schemas_of_the_product_load_and_follow_the_naming_rule() -> None:
-    catalogue.event_schemas.cache_clear()
+    _clear_caches()
 
     schemas = catalogue.event_schemas()
 
