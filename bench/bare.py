@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulators.platform import Platform
@@ -39,9 +40,17 @@ def bare(request):
 """
 
 
+@dataclass(frozen=True)
+class BareHandler:
+    """A served bare handler: its port, and its pid, which leads its session."""
+
+    port: int
+    pid: int
+
+
 @contextlib.contextmanager
-def bare_handler(platform: Platform, like: FunctionDefinition) -> Iterator[int]:
-    """Serve the bare handler as `like` is served; yield its port."""
+def bare_handler(platform: Platform, like: FunctionDefinition) -> Iterator[BareHandler]:
+    """Serve the bare handler as `like` is served."""
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "bare.py"
         source.write_text(BARE_HANDLER)
@@ -61,7 +70,7 @@ def bare_handler(platform: Platform, like: FunctionDefinition) -> Iterator[int]:
         )
         try:
             _wait_for_port(port)
-            yield port
+            yield BareHandler(port, process.pid)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)

@@ -20,18 +20,21 @@ import uuid
 from collections.abc import Callable
 
 from bench.bare import bare_handler
-from bench.load import LoadResult, Request, run_load
+from bench.cpu import CpuMeter, MeteredLoad, metered_load, print_cpu_table
+from bench.load import Request, run_load
 from bench.platforms import bench_platform
 from bench.report import print_table, write_json
 from emulators.identity import Identity, unsigned_token
 from emulators.platform import Platform
 
-# TODO: measured POST at 0.09-0.17x and GET at 0.31-0.63x the bare handler's
-# throughput on the shared 2-core machine (aims 0.4x and 0.7x): a POST makes
-# an Auth user look-up (revocation), the idempotency claim and its
-# completion, one batch commit, a publish and its mark, where the baseline
-# makes one write - a revocation check cached per token for a few seconds,
-# and the idempotency completion folded into the profile's batch, remove most.
+# TODO: measured POST at 0.17x and GET at 0.40x the bare handler's
+# throughput (aims 0.4x and 0.7x). The run is CPU-bound on two shared cores:
+# a GET costs 6.0 ms of CPU in all (Auth emulator look-up for revocation 1.1,
+# Firestore emulator 1.7-2.3, the function 2.4), a POST 13-14 ms (Firestore
+# emulator 3.7-5.9 for the claim, the batch, the completion and the mark;
+# the function 5.2-5.8), the bare handler 2.5 ms - fewer round trips per
+# request (the idempotency claim folded into the profile's batch), or
+# emulators on cores of their own, removes it.
 POST_AIM = 0.4
 GET_AIM = 0.7
 CONNECTIONS = 8
@@ -46,13 +49,17 @@ def main(args: argparse.Namespace) -> int:
     """Serve the API and the bare handler, load each alike, print the ratios."""
     with bench_platform("customers") as platform:
         function = platform.catalog.function("customers")  # type: ignore[union-attr]
-        with bare_handler(platform, function) as bare_port:
-            results = _measure(platform, platform.function_port(function), bare_port)
+        with bare_handler(platform, function) as bare:
+            meter = CpuMeter.for_platform(platform, bare=bare.pid)
+            port = platform.function_port(function)
+            results = _measure(platform, meter, port, bare.port)
     _report(results)
     return 0
 
 
-def _measure(platform: Platform, port: int, bare_port: int) -> dict[str, LoadResult]:
+def _measure(
+    platform: Platform, meter: CpuMeter, port: int, bare_port: int
+) -> dict[str, MeteredLoad]:
     gateway = platform.config.ports["gateway"]
     tokens = _import_accounts(platform, 2 * REQUESTS + WARMUP_REQUESTS + 1)
     reader = tokens.pop()
@@ -64,8 +71,9 @@ def _measure(platform: Platform, port: int, bare_port: int) -> dict[str, LoadRes
     run_load(bare_port, bare, connections=CONNECTIONS, max_requests=WARMUP_REQUESTS)
     run_load(port, get, connections=CONNECTIONS, max_requests=WARMUP_REQUESTS)
 
-    def load(target: int, make: Callable[[int], Request]) -> LoadResult:
-        return run_load(
+    def load(target: int, make: Callable[[int], Request]) -> MeteredLoad:
+        return metered_load(
+            meter,
             target,
             make,
             connections=CONNECTIONS,
@@ -176,7 +184,8 @@ def _create(platform: Platform, reader: tuple[str, str]) -> None:
             raise SystemExit(f"customers_api: setup answered {response.status}")
 
 
-def _report(results: dict[str, LoadResult]) -> None:
+def _report(metered: dict[str, MeteredLoad]) -> None:
+    results = {name: run.result for name, run in metered.items()}
     bare = results["bare one-write handler"]
     rows = [
         [
@@ -195,6 +204,7 @@ def _report(results: dict[str, LoadResult]) -> None:
         ["target", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "ratio"],
         rows,
     )
+    print_cpu_table("CPU ms per request by process", metered)
     post = round(results["POST direct"].requests_per_s / bare.requests_per_s, 2)
     get = round(results["GET direct"].requests_per_s / bare.requests_per_s, 2)
     print(
@@ -208,7 +218,7 @@ def _report(results: dict[str, LoadResult]) -> None:
             "post_ratio": post,
             "get_ratio": get,
             "aims": {"post_ratio": POST_AIM, "get_ratio": GET_AIM},
-            "results": {name: r.to_dict() for name, r in results.items()},
+            "results": {name: run.to_dict() for name, run in metered.items()},
         },
     )
 

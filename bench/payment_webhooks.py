@@ -21,7 +21,8 @@ import uuid
 from collections.abc import Callable
 
 from bench.bare import bare_handler
-from bench.load import LoadResult, Request, run_load
+from bench.cpu import CpuMeter, MeteredLoad, metered_load, print_cpu_table
+from bench.load import Request, run_load
 from bench.platforms import bench_platform
 from bench.report import print_table, write_json
 from emulators.config import ROOT
@@ -29,11 +30,12 @@ from emulators.demo_secrets import demo_value
 from emulators.platform import Platform
 from triggers import FunctionDefinition
 
-# TODO: measured 0.29-0.40x the bare handler's throughput and 1.3-2.6x its
-# p99 on the shared 2-core machine (aims 0.5x and 2x): each event costs a
-# read, a three-write commit, a publish and a mark where the baseline makes
-# one write - taking the outbox mark off the request path, or deriving
-# payments in a consumer of the recorded events, removes it.
+# TODO: measured 0.24x the bare handler's throughput and 2.9x its p99 (aims
+# 0.5x and 2x). The run is CPU-bound on two shared cores: per request the
+# function costs 3.1-3.4 ms of CPU and the Firestore emulator 1.8-3.9 ms (a
+# read, a three-write commit, a share of the marks' commit), where the bare
+# handler and its one write cost 1.3-2.1 ms in all - fewer Firestore writes
+# per provider event, or emulators on cores of their own, removes it.
 THROUGHPUT_AIM = 0.5
 P99_AIM = 2.0
 CONNECTIONS = 8
@@ -46,19 +48,20 @@ def main(args: argparse.Namespace) -> int:
     """Serve both handlers, load each alike and print the ratios."""
     with (
         bench_platform("payment_webhooks") as platform,
-        bare_handler(platform, _function(platform)) as bare_port,
+        bare_handler(platform, _function(platform)) as bare,
     ):
         port = platform.function_port(_function(platform))
-        rounds = _measure(port, bare_port, max(args.runs, 1))
+        meter = CpuMeter.for_platform(platform, bare=bare.pid)
+        rounds = _measure(meter, port, bare.port, max(args.runs, 1))
 
     _report(rounds)
     return 0
 
 
-Round = dict[str, LoadResult]
+Round = dict[str, MeteredLoad]
 
 
-def _measure(port: int, bare_port: int, rounds: int) -> list[Round]:
+def _measure(meter: CpuMeter, port: int, bare_port: int, rounds: int) -> list[Round]:
     # Other work on the machine comes and goes: rounds alternate which
     # handler goes first, and each round's ratios compare neighbours in time.
     targets = {
@@ -78,7 +81,8 @@ def _measure(port: int, bare_port: int, rounds: int) -> list[Round]:
         order = list(targets) if index % 2 == 0 else list(reversed(targets))
         measured.append(
             {
-                name: run_load(
+                name: metered_load(
+                    meter,
                     targets[name][0],
                     targets[name][1],
                     connections=CONNECTIONS,
@@ -128,7 +132,8 @@ def _function(platform: Platform) -> FunctionDefinition:
 
 def _report(rounds: list[Round]) -> None:
     rows, ratios = [], []
-    for index, measured in enumerate(rounds, start=1):
+    for index, metered in enumerate(rounds, start=1):
+        measured = {name: run.result for name, run in metered.items()}
         bare, served = measured["bare"], measured["payment_webhooks"]
         ratios.append(
             (
@@ -148,6 +153,14 @@ def _report(rounds: list[Round]) -> None:
         ["round", "handler", "requests", "errors", "requests/s", "p50 ms", "p99 ms"],
         rows,
     )
+    print_cpu_table(
+        "CPU ms per request by process, round by round",
+        {
+            f"{index} {name}": run
+            for index, metered in enumerate(rounds, start=1)
+            for name, run in sorted(metered.items())
+        },
+    )
     print(
         f"median of {len(rounds)} rounds: throughput ratio {throughput} "
         f"(aim >= {THROUGHPUT_AIM}: {_verdict(throughput >= THROUGHPUT_AIM)}), "
@@ -161,8 +174,8 @@ def _report(rounds: list[Round]) -> None:
             "p99_ratio": p99,
             "aims": {"throughput_ratio": THROUGHPUT_AIM, "p99_ratio": P99_AIM},
             "rounds": [
-                {name: r.to_dict() for name, r in measured.items()}
-                for measured in rounds
+                {name: run.to_dict() for name, run in metered.items()}
+                for metered in rounds
             ],
         },
     )
