@@ -30,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class Sample:
     headers: dict[str, str]
     body: bytes
     first_call: str | None
+    # Whether the request is a customer's: `{uid}` and `{id_token}` in the
+    # path and headers then name an account with a profile (`as_customer`).
+    customer: bool = False
 
     @classmethod
     def load(cls, function: FunctionDefinition) -> Sample:
@@ -71,7 +74,17 @@ class Sample:
             headers=document["headers"],
             body=b"" if body is None else json.dumps(body).encode(),
             first_call=document.get("first_call"),
+            customer=bool(document.get("customer", False)),
         )
+
+    def as_customer(self, uid: str, id_token: str) -> Sample:
+        """The sample with `{uid}` and `{id_token}` filled in."""
+
+        def fill(text: str) -> str:
+            return text.replace("{uid}", uid).replace("{id_token}", id_token)
+
+        headers = {name: fill(value) for name, value in self.headers.items()}
+        return replace(self, path=fill(self.path), headers=headers, customer=False)
 
     def unique(self) -> tuple[dict[str, str], bytes]:
         """Headers and body with `{unique}` replaced by a fresh id."""
@@ -117,6 +130,19 @@ FIRST_CALLS = {
         "    publisher.publish(publisher.topic_path(\n"
         "        os.environ['GOOGLE_CLOUD_PROJECT'], 'payment-events'), b'{}'\n"
         "    ).result()\n"
+    ),
+    # The customer API verifies the ID token, with the revocation look-up,
+    # then reads the caller's profile.
+    "firebase.verify_id_token+firestore.get": (
+        "    import os\n"
+        "    import firebase_admin\n"
+        "    from firebase_admin import auth\n"
+        "    from google.cloud import firestore\n"
+        "    token = request.headers['Authorization'].partition(' ')[2]\n"
+        "    app = firebase_admin.initialize_app(\n"
+        "        options={'projectId': os.environ['GOOGLE_CLOUD_PROJECT']})\n"
+        "    uid = auth.verify_id_token(token, app=app, check_revoked=True)['uid']\n"
+        "    firestore.Client().collection('customers').document(uid).get()\n"
     ),
     # One streaming insert, as bigquery_loader makes, into a table the
     # platform's bootstrap created; the emulator's address as the function's.
@@ -168,6 +194,8 @@ def _measure(
     platform: Platform, function: FunctionDefinition, scratch: Path, runs: int
 ) -> dict[str, Any]:
     sample = Sample.load(function)
+    if sample.customer:
+        sample = sample.as_customer(*_customer(platform))
     same_call = _write_baseline(function, sample, scratch, sample.first_call)
     idle = _write_baseline(function, sample, scratch, None)
     served: list[float] = []
@@ -191,6 +219,28 @@ def _measure(
         "baseline_samples_ms": [round(s * 1000, 1) for s in bare],
         "idle_baseline_samples_ms": [round(s * 1000, 1) for s in bare_idle],
     }
+
+
+def _customer(platform: Platform) -> tuple[str, str]:
+    """An account with a profile, made through the running platform."""
+    from bench.customers_api import profile_body
+    from emulators.identity import Identity
+
+    host = f"127.0.0.1:{platform.config.ports['auth']}"
+    identity = Identity(host, platform.config.project_id)
+    account = identity.sign_up(f"cold.{uuid.uuid4().hex}@example.com", "cold-start-1")
+    request = urllib.request.Request(  # noqa: S310
+        f"{platform.config.url('gateway')}/v1/customers",
+        data=profile_body(0),
+        headers=account.headers(
+            **{"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+        ),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        if response.status != 201:
+            raise SystemExit(f"cold_start: a profile answered {response.status}")
+    return account.uid, account.token
 
 
 def _row(name: str, result: dict[str, Any]) -> list[Any]:

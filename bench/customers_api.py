@@ -117,7 +117,8 @@ def _import_accounts(platform: Platform, count: int) -> list[tuple[str, str]]:
     return [(uid, unsigned_token(project, uid)) for uid in uids]
 
 
-def _profile(index: int) -> bytes:
+def profile_body(index: int) -> bytes:
+    """A valid `POST /v1/customers` body with a unique e-mail and phone."""
     body = {
         "given_name": "Bench",
         "family_name": "Customer",
@@ -144,7 +145,7 @@ def _post_requests(tokens: list[tuple[str, str]]) -> Callable[[int], Request]:
             "Content-Type": "application/json",
             "Idempotency-Key": uuid.uuid4().hex,
         }
-        return Request("POST", "/v1/customers", headers, _profile(index))
+        return Request("POST", "/v1/customers", headers, profile_body(index))
 
     return make
 
@@ -171,7 +172,7 @@ def _create(platform: Platform, reader: tuple[str, str]) -> None:
 
     request = urllib.request.Request(  # noqa: S310
         f"{platform.config.url('gateway')}/v1/customers",
-        data=_profile(0),
+        data=profile_body(0),
         headers={
             "Authorization": f"Bearer {reader[1]}",
             "Content-Type": "application/json",

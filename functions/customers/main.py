@@ -19,6 +19,13 @@ from typing import Final
 
 import flask
 import functions_framework
+
+# Every customer request verifies a Firebase ID token and reads Firestore:
+# import both libraries as the instance starts, before it serves, not inside
+# the first request's thread; the app and the clients are still made on
+# first use.
+from firebase_admin import auth  # noqa: F401
+from google.cloud import firestore  # noqa: F401
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
