@@ -27,14 +27,14 @@ from bench.report import print_table, write_json
 from emulators.identity import Identity, unsigned_token
 from emulators.platform import Platform
 
-# TODO: measured POST at 0.17x and GET at 0.40x the bare handler's
+# TODO: measured POST at 0.24x and GET at 0.43x the bare handler's
 # throughput (aims 0.4x and 0.7x). The run is CPU-bound on two shared cores:
-# a GET costs 6.0 ms of CPU in all (Auth emulator look-up for revocation 1.1,
-# Firestore emulator 1.7-2.3, the function 2.4), a POST 13-14 ms (Firestore
-# emulator 3.7-5.9 for the claim, the batch, the completion and the mark;
-# the function 5.2-5.8), the bare handler 2.5 ms - fewer round trips per
-# request (the idempotency claim folded into the profile's batch), or
-# emulators on cores of their own, removes it.
+# a GET costs 5.5-5.7 ms of CPU in all (the Auth emulator's revocation
+# look-up 1.0, the Firestore emulator 1.2-2.2, the function 2.3), a POST
+# 10-10.5 ms (the Firestore emulator 2.6-3.9 for one four-write batch and a
+# share of the marks' commit, the function 4.2, Pub/Sub 1.1-1.3), the bare
+# handler 2.6 ms - emulators on cores of their own, or a cheaper Firestore
+# stand-in, removes it.
 POST_AIM = 0.4
 GET_AIM = 0.7
 CONNECTIONS = 8

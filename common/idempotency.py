@@ -9,6 +9,13 @@ Every step is a single-document write with a precondition: ``create()`` for
 the first claim, an update-time precondition for a takeover. The Firestore
 emulator deadlocks on contended read-write transactions, and production does
 not need them here.
+
+An operation whose whole effect is one Firestore batch needs no claim: it
+stages its record, completed, in that batch (``stage_completed``), so that
+the record and the effect commit together or not at all. A concurrent or
+repeated attempt then fails its own batch on the record's ``create()`` and
+reads the outcome to replay (``stored_outcome``); an attempt whose answer is
+a refusal that wrote nothing keeps it with ``keep_outcome``.
 """
 
 from __future__ import annotations
@@ -83,6 +90,16 @@ class Begun:
         return self.outcome is not None
 
 
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """One request under a key, before anything about it is stored."""
+
+    scope: str
+    key: str
+    payload_hash: str
+    document_id: str
+
+
 class IdempotencyStore:
     """Idempotency records in one Firestore collection."""
 
@@ -138,6 +155,79 @@ class IdempotencyStore:
             if not self._write_if_unchanged(record, fields):
                 _logger.warning("idempotency claim lost", extra=_fields(record))
 
+    def request(self, scope: str, key: str, payload_hash: str) -> IdempotentRequest:
+        """Name a request under ``key`` for ``stage_completed``; no I/O.
+
+        Raises:
+            BadRequestError: the key is empty or too long.
+        """
+        _check_key(key)
+        return IdempotentRequest(scope, key, payload_hash, document_id(scope, key))
+
+    def stage_completed(
+        self,
+        batch: firestore.WriteBatch,
+        request: IdempotentRequest,
+        outcome: dict[str, Any],
+        now: datetime | None = None,
+    ) -> None:
+        """Add the creation of the request's completed record to ``batch``.
+
+        The batch then fails with ``AlreadyExists`` when the key has a record:
+        ``stored_outcome`` tells whether that is why.
+        """
+        now = now or datetime.now(UTC)
+        fields = self._completed_fields(request, outcome, now)
+        batch.create(self._ref(request.document_id), fields)
+
+    def stored_outcome(self, request: IdempotentRequest) -> dict[str, Any] | None:
+        """Return the outcome the request's key holds, or None if it has none.
+
+        Raises:
+            IdempotencyKeyReusedError: the key holds another payload.
+            RequestInProgressError: an attempt of ``begin`` holds the key.
+            UnavailableError: Firestore is unavailable.
+        """
+        with google_errors():
+            snapshot = self._ref(request.document_id).get()
+        if not snapshot.exists:
+            return None
+
+        stored = snapshot.to_dict() or {}
+        if stored.get("payload_hash") != request.payload_hash:
+            raise IdempotencyKeyReusedError()
+        if stored.get("state") != COMPLETED:
+            raise RequestInProgressError()
+        return _stored_outcome(stored)
+
+    def keep_outcome(
+        self,
+        request: IdempotentRequest,
+        outcome: dict[str, Any],
+        now: datetime | None = None,
+    ) -> dict[str, Any] | None:
+        """Record ``outcome`` under the key unless it holds one already.
+
+        Returns None when ``outcome`` was recorded, else the outcome the key
+        kept, to replay instead.
+
+        Raises:
+            IdempotencyKeyReusedError, RequestInProgressError: as
+                ``stored_outcome``.
+            UnavailableError: Firestore is unavailable.
+        """
+        from google.api_core.exceptions import AlreadyExists
+
+        now = now or datetime.now(UTC)
+        fields = self._completed_fields(request, outcome, now)
+        with google_errors():
+            try:
+                self._ref(request.document_id).create(fields)
+            except AlreadyExists:
+                # None if the record has gone since: ours is the answer then.
+                return self.stored_outcome(request)
+        return None
+
     def release(self, record: IdempotencyRecord) -> None:
         """Delete a claim so that the client's retry runs again."""
         with google_errors():
@@ -174,6 +264,22 @@ class IdempotencyStore:
             "created_at": now,
             "updated_at": now,
             # Deleted by a Firestore TTL policy on this field.
+            "expire_at": now + self._retention,
+        }
+
+    def _completed_fields(
+        self, request: IdempotentRequest, outcome: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "scope": request.scope,
+            "key": request.key,
+            "state": COMPLETED,
+            "payload_hash": request.payload_hash,
+            "attempts": 1,
+            "outcome": json.dumps(outcome, separators=(",", ":")),
+            "created_at": now,
+            "completed_at": now,
+            "updated_at": now,
             "expire_at": now + self._retention,
         }
 

@@ -22,6 +22,7 @@ from common.auth import Caller
 from common.customers import documents, profiles
 from common.customers.models import (
     CustomerCreate,
+    CustomerProfile,
     CustomerUpdate,
     DocumentAnnouncement,
     DocumentList,
@@ -33,10 +34,11 @@ from common.errors import (
     BadRequestError,
     CrmError,
     ForbiddenError,
+    IdempotencyKeyReusedError,
     validation_error_from_pydantic,
 )
 from common.httpapi import model_response, read_json_body, required_version
-from common.idempotency import IdempotencyStore
+from common.idempotency import IdempotencyStore, IdempotentRequest
 from common.logs import current_invocation
 from common.problems import problem_response
 
@@ -51,7 +53,12 @@ Handler = Callable[[flask.Request, Caller, str], flask.Response]
 
 
 def create_customer(request: flask.Request, caller: Caller) -> flask.Response:
-    """`POST /v1/customers`: the caller's profile, once per idempotency key."""
+    """`POST /v1/customers`: the caller's profile, once per idempotency key.
+
+    The key's record commits in the profile's own batch: a new customer costs
+    one commit, and a repeated or concurrent attempt fails that batch on the
+    record and replays the answer it holds.
+    """
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not key:
         raise BadRequestError(
@@ -62,31 +69,49 @@ def create_customer(request: flask.Request, caller: Caller) -> flask.Response:
     body = _validated(CustomerCreate, raw)
 
     store = IdempotencyStore()
-    begun = store.begin(f"{CREATE_SCOPE}:{caller.uid}", key, _payload_hash(raw))
-    if begun.outcome is not None:
-        return _replay(begun.outcome)
+    attempt = store.request(f"{CREATE_SCOPE}:{caller.uid}", key, _payload_hash(raw))
+    record = _CreationRecord(store, attempt)
     try:
-        response = _create(caller, body, begun.record.document_id)
-    except BaseException:
-        store.release(begun.record)
-        raise
-    store.complete(begun.record, _outcome(response))
-    return response
-
-
-def _create(caller: Caller, body: CustomerCreate, request_id: str) -> flask.Response:
-    try:
-        written = profiles.create_profile(_db(), caller.uid, body, request_id, _now())
+        created = profiles.create_profile(
+            _db(), caller.uid, body, attempt.document_id, _now(), record
+        )
     except CrmError as exc:
-        if exc.retryable or exc.http_status >= 500:
+        # The key holds another request's body: its outcome is not ours.
+        reused = isinstance(exc, IdempotencyKeyReusedError)
+        if exc.retryable or exc.http_status >= 500 or reused:
             raise
-        # A definite answer (409) is the key's outcome, replayed as it was.
-        return problem_response(exc, instance=flask.request.path)
-    return model_response(
-        201,
-        written.profile,
-        {"ETag": written.version.etag, "Location": f"/v1/customers/{caller.uid}"},
-    )
+        # A definite answer (409) that wrote nothing is the key's outcome too.
+        refused = problem_response(exc, instance=request.path)
+        kept = store.keep_outcome(attempt, _outcome(refused))
+        return refused if kept is None else _replay(kept, caller.uid)
+
+    if isinstance(created, profiles.Replay):
+        return _replay(created.outcome, caller.uid)
+    return _created_response(created.profile, created.version.etag)
+
+
+class _CreationRecord:
+    """The key's record, completed with the 201 it answers, in the batch."""
+
+    def __init__(self, store: IdempotencyStore, attempt: IdempotentRequest) -> None:
+        self._store = store
+        self._attempt = attempt
+
+    def stage(self, batch: Any, profile: CustomerProfile) -> None:
+        # Without its ETag, which is the commit's time: a replay reads it
+        # back as the profile's create time.
+        outcome = _outcome(_created_response(profile, None))
+        self._store.stage_completed(batch, self._attempt, outcome)
+
+    def stored(self) -> dict[str, Any] | None:
+        return self._store.stored_outcome(self._attempt)
+
+
+def _created_response(profile: CustomerProfile, etag: str | None) -> flask.Response:
+    headers = {"Location": f"/v1/customers/{profile.id}"}
+    if etag is not None:
+        headers["ETag"] = etag
+    return model_response(201, profile, headers)
 
 
 def get_customer(
@@ -208,11 +233,14 @@ def _outcome(response: flask.Response) -> dict[str, Any]:
     }
 
 
-def _replay(outcome: dict[str, Any]) -> flask.Response:
+def _replay(outcome: dict[str, Any], uid: str) -> flask.Response:
     headers = dict(outcome.get("headers", {})) | {REPLAYED_HEADER: "true"}
-    return flask.Response(
-        outcome.get("body", ""), status=int(outcome["status"]), headers=headers
-    )
+    status = int(outcome["status"])
+    if status == 201 and "ETag" not in headers:
+        etag = profiles.created_etag(_db(), uid)
+        if etag is not None:
+            headers["ETag"] = etag
+    return flask.Response(outcome.get("body", ""), status=status, headers=headers)
 
 
 def _request_id() -> str:

@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from common.customers import events, records, uniqueness
 from common.customers.models import CustomerCreate, CustomerProfile, CustomerUpdate
@@ -53,6 +53,23 @@ class VersionedProfile:
 
     profile: CustomerProfile
     version: Version
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The first answer an idempotency key holds, to repeat instead."""
+
+    outcome: dict[str, Any]
+
+
+class CreationRecord(Protocol):
+    """The idempotency record a creation commits in its own batch."""
+
+    def stage(self, batch: firestore.WriteBatch, profile: CustomerProfile) -> None:
+        """Add the record's creation, with the answer for ``profile``."""
+
+    def stored(self) -> dict[str, Any] | None:
+        """Return the outcome the key holds, after a batch met a record."""
 
 
 def customer_not_found() -> NotFoundError:
@@ -101,17 +118,33 @@ def read_profile(client: firestore.Client, customer_id: str) -> VersionedProfile
     return _versioned(snapshot.to_dict() or {}, snapshot.update_time)
 
 
+def created_etag(client: firestore.Client, customer_id: str) -> str | None:
+    """The ETag a profile had when it was created, or None if it has gone.
+
+    A profile is created by one write, so its create time is the update time
+    its first answer named.
+    """
+    with google_errors():
+        snapshot = records.customer_ref(client, customer_id).get()
+    if not snapshot.exists or snapshot.create_time is None:
+        return None
+    return Version.of(snapshot.create_time).etag
+
+
 def create_profile(
     client: firestore.Client,
     customer_id: str,
     body: CustomerCreate,
     request_id: str,
     now: datetime,
-) -> VersionedProfile:
+    record: CreationRecord | None = None,
+) -> VersionedProfile | Replay:
     """Create the caller's profile, once, with e-mail and phone reserved.
 
     ``request_id`` names the request; a retry of the same request that finds
-    its own earlier commit answers it instead of a conflict.
+    its own earlier commit answers it instead of a conflict. With a
+    ``record``, the request's idempotency record commits in the same batch,
+    and a batch that meets it answers with the outcome it holds.
 
     Raises:
         ConflictError: a profile exists (``customer_exists``), or the e-mail
@@ -134,8 +167,15 @@ def create_profile(
         # No read first: the batch's create() finds an existing profile or
         # reservation, and a new customer costs one commit.
         try:
-            written = _commit_creation(client, customer_id, stored, event, reserved)
+            written = _commit_creation(
+                client, customer_id, stored, event, reserved, record
+            )
         except _AlreadyExistsError:
+            kept = record.stored() if record is not None else None
+            if kept is not None:
+                # The first attempt may have died before it published.
+                relay([event.event_id])
+                return Replay(kept)
             existing = _existing_own_profile(client, customer_id, request_id)
             if existing is not None:
                 return existing
@@ -152,6 +192,7 @@ def _commit_creation(
     stored: dict[str, Any],
     event: EventEnvelope,
     reserved: list[tuple[uniqueness.Kind, str]],
+    record: CreationRecord | None,
 ) -> VersionedProfile:
     now = stored["created_at"]
     batch = client.batch()
@@ -159,6 +200,8 @@ def _commit_creation(
     for kind, key in reserved:
         uniqueness.stage_reservation(client, batch, kind, key, customer_id, now)
     outbox().stage(batch, events.TOPIC, event)
+    if record is not None:
+        record.stage(batch, records.profile(stored))
     results = _commit(batch)
     return _versioned(stored, results[0].update_time)
 

@@ -214,3 +214,74 @@ def test_begin_default_lock_lasts_function_timeout_plus_margin(
 
     expected = now + timedelta(seconds=10) + LOCK_MARGIN
     assert stored(firestore_client, "k1")["locked_until"] == expected
+
+
+def test_stage_completed_commits_with_the_batch_and_is_read_back(
+    store: IdempotencyStore, firestore_client: firestore.Client, now: datetime
+) -> None:
+    request = store.request(SCOPE, "key-staged", HASH)
+    assert store.stored_outcome(request) is None
+
+    batch = firestore_client.batch()
+    store.stage_completed(batch, request, OUTCOME, now)
+    batch.create(firestore_client.collection("effects").document("e1"), {"n": 1})
+    batch.commit()
+
+    assert store.stored_outcome(request) == OUTCOME
+    record = stored(firestore_client, "key-staged")
+    assert record["state"] == "completed"
+    assert record["expire_at"] > now
+
+
+def test_stage_completed_twice_fails_the_second_batch_whole(
+    store: IdempotencyStore, firestore_client: firestore.Client
+) -> None:
+    from google.api_core.exceptions import AlreadyExists
+
+    request = store.request(SCOPE, "key-twice", HASH)
+    effects = firestore_client.collection("effects")
+    first = firestore_client.batch()
+    store.stage_completed(first, request, OUTCOME)
+    first.commit()
+
+    second = firestore_client.batch()
+    store.stage_completed(second, request, {"status": 500})
+    second.create(effects.document("e2"), {"n": 2})
+    with pytest.raises(AlreadyExists):
+        second.commit()
+
+    assert not effects.document("e2").get().exists
+    assert store.stored_outcome(request) == OUTCOME
+
+
+def test_stored_outcome_other_payload_is_reused_and_claim_is_in_progress(
+    store: IdempotencyStore, firestore_client: firestore.Client, now: datetime
+) -> None:
+    batch = firestore_client.batch()
+    store.stage_completed(batch, store.request(SCOPE, "key-r", HASH), OUTCOME)
+    batch.commit()
+    store.begin(SCOPE, "key-claimed", HASH, now)
+
+    with pytest.raises(IdempotencyKeyReusedError):
+        store.stored_outcome(store.request(SCOPE, "key-r", OTHER_HASH))
+    with pytest.raises(RequestInProgressError):
+        store.stored_outcome(store.request(SCOPE, "key-claimed", HASH))
+
+
+def test_keep_outcome_records_once_then_returns_the_kept_one(
+    store: IdempotencyStore,
+) -> None:
+    request = store.request(SCOPE, "key-kept", HASH)
+    refused = {"status": 409, "headers": {}, "body": "{}"}
+
+    assert store.keep_outcome(request, refused) is None
+    assert store.keep_outcome(request, {"status": 201}) == refused
+    with pytest.raises(IdempotencyKeyReusedError):
+        store.keep_outcome(store.request(SCOPE, "key-kept", OTHER_HASH), refused)
+
+
+def test_request_with_invalid_key_is_refused(store: IdempotencyStore) -> None:
+    with pytest.raises(CrmError) as raised:
+        store.request(SCOPE, "k" * 256, HASH)
+
+    assert raised.value.code == "invalid_idempotency_key"

@@ -13,9 +13,10 @@ import pytest
 from google.cloud import pubsub_v1
 
 from common.customers import profiles
-from common.customers.models import CustomerCreate
+from common.customers.models import CustomerCreate, CustomerProfile
 from common.errors import UnavailableError
 from common.events import EventEnvelope
+from common.idempotency import IdempotencyStore
 from common.outbox import Outbox
 from common.secrets import reset_secret_source
 from emulators.platform import Platform
@@ -106,9 +107,59 @@ def test_event_left_pending_by_a_failed_publish_goes_out_on_retry(
         firestore_client, uid, body, request_id, datetime.now(UTC)
     )
 
+    assert isinstance(first, profiles.VersionedProfile)
+    assert isinstance(again, profiles.VersionedProfile)
     assert again.profile == first.profile
     [message] = eventually(customer_events)
     assert message.attributes["event_id"] == f"{uid}.profile.created"
     time.sleep(1)
     assert customer_events() == []
     assert entry.reference.get().get("state") == "published"
+
+
+class _Record:
+    """An idempotency record staged in the creation's batch, as the API does."""
+
+    def __init__(self, client: firestore.Client, uid: str) -> None:
+        self.store = IdempotencyStore(client)
+        self.request = self.store.request(f"customers.create:{uid}", "key-1", "h")
+
+    def stage(self, batch: firestore.WriteBatch, profile: CustomerProfile) -> None:
+        outcome = {"status": 201, "headers": {}, "body": profile.model_dump_json()}
+        self.store.stage_completed(batch, self.request, outcome)
+
+    def stored(self) -> dict[str, Any] | None:
+        return self.store.stored_outcome(self.request)
+
+
+@pytest.mark.usefixtures("hash_key")
+def test_replay_of_a_creation_left_unpublished_publishes_it(
+    firestore_client: firestore.Client,
+    customer_events: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = CustomerCreate.model_validate(customer_body())
+    uid = uuid.uuid4().hex
+    record = _Record(firestore_client, uid)
+    down = Outbox(firestore_client, _DownPublisher())  # type: ignore[arg-type]
+    monkeypatch.setattr(profiles, "_outbox", down)
+
+    first = profiles.create_profile(
+        firestore_client, uid, body, record.request.document_id, _now(), record
+    )
+    assert customer_events() == []
+
+    monkeypatch.setattr(profiles, "_outbox", Outbox(firestore_client))
+    again = profiles.create_profile(
+        firestore_client, uid, body, record.request.document_id, _now(), record
+    )
+
+    assert isinstance(first, profiles.VersionedProfile)
+    assert isinstance(again, profiles.Replay)
+    assert again.outcome["body"] == first.profile.model_dump_json()
+    [message] = eventually(customer_events)
+    assert message.attributes["event_id"] == f"{uid}.profile.created"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

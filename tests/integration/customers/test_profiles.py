@@ -82,12 +82,13 @@ def test_create_concurrent_duplicates_make_one_profile(
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: api.create(user, body, key="k"), range(6)))
 
-    statuses = sorted(a.status_code for a in answers)
-    assert statuses.count(201) >= 1
-    assert set(statuses) <= {201, 409}
-    assert {a.json()["code"] for a in answers if a.status_code == 409} <= {
-        "request_in_progress"
-    }
+    # The key's record commits with the profile: every other attempt fails
+    # its batch on it and replays the first answer.
+    assert [a.status_code for a in answers] == [201] * 6
+    firsts = [a for a in answers if "Idempotent-Replayed" not in a.headers]
+    assert len(firsts) == 1
+    assert {a.headers["ETag"] for a in answers} == {firsts[0].headers["ETag"]}
+    assert all(a.json() == firsts[0].json() for a in answers)
     profiles = list(firestore_client.collection("customers").stream())
     assert [p.id for p in profiles] == [user.uid]
     created = [
@@ -96,6 +97,46 @@ def test_create_concurrent_duplicates_make_one_profile(
         if e.get("event_type") == "customer.profile.created"
     ]
     assert len(created) == 1
+
+
+def test_create_replay_after_a_change_repeats_the_first_answer(
+    api: Api, users: Users
+) -> None:
+    user = users.new()
+    body = customer_body()
+    first = api.create(user, body, key="key-1")
+    changed = api.request(
+        "PATCH",
+        f"/v1/customers/{user.uid}",
+        json={"email": f"changed.{uuid.uuid4().hex[:8]}@example.com"},
+        headers=user.headers(**{"If-Match": first.headers["ETag"]}),
+    )
+    assert changed.status_code == 200
+
+    replayed = api.create(user, body, key="key-1")
+
+    assert replayed.status_code == 201
+    assert replayed.json() == first.json()
+    assert replayed.headers["ETag"] == first.headers["ETag"]
+    assert replayed.headers["ETag"] != changed.headers["ETag"]
+    assert replayed.headers["Location"] == first.headers["Location"]
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+
+
+def test_create_refusal_is_the_key_outcome_and_replays(api: Api, users: Users) -> None:
+    user = users.new()
+    api.create(user, customer_body(), key="key-1")
+    body = customer_body()
+
+    refused = api.create(user, body, key="key-2")
+    again = api.create(user, body, key="key-2")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "customer_exists"
+    assert "Idempotent-Replayed" not in refused.headers
+    assert again.status_code == 409
+    assert again.json() == refused.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
 
 
 def test_create_second_profile_for_same_user_conflicts(api: Api, users: Users) -> None:
