@@ -27,6 +27,8 @@ class RefundFact(_Frozen):
     refund_id: str = Field(min_length=1)
     status: RefundStatus
     amount_minor: int | None = Field(default=None, ge=0)
+    # When the provider created the refund (Stripe's ``created``), if it says.
+    created_at: AwareDatetime | None = None
 
 
 class DisputeFact(_Frozen):
@@ -41,8 +43,8 @@ class PaymentFact(_Frozen):
 
     ``amount_minor`` is the payment's own amount (never a refund's), in the
     currency's minor units. ``refunded_total_minor`` is a running total the
-    provider reports (Stripe's ``amount_refunded``), a lower bound of what
-    the refunds add up to.
+    provider reports (Stripe's ``amount_refunded``): what its refunds added up
+    to at ``occurred_at``.
     """
 
     provider: str = Field(min_length=1)

@@ -10,7 +10,9 @@ arrived in, so every permutation of the same events gives the same payment:
   refund or a dispute proves the payment succeeded;
 - refunds add up by refund id, each counted at its furthest status
   (pending < succeeded < failed or canceled), failed and canceled ones not at
-  all; a provider's running total is a lower bound;
+  all; a provider's running total (Stripe's ``amount_refunded``) counts as of
+  its latest event, less the refunds that existed then and failed since,
+  plus those created since, and the larger of the two figures stands;
 - a dispute is open or lost until a fact closes it in the payment's favour;
 - ``refunded`` once the refunds reach the amount, ``partially_refunded``
   before, ``disputed`` while a dispute stands.
@@ -19,6 +21,8 @@ arrived in, so every permutation of the same events gives the same payment:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
@@ -151,33 +155,80 @@ def _customer(facts: list[PaymentFact]) -> str | None:
 
 
 def _refunded(facts: list[PaymentFact]) -> int:
-    refunds: dict[str, RefundFact] = {}
-    for refund in (refund for fact in facts for refund in fact.refunds):
-        refunds[refund.refund_id] = _furthest_refund(
-            refunds.get(refund.refund_id), refund
-        )
+    refunds = _refunds(facts)
     counted = sum(
         refund.amount_minor or 0
         for refund in refunds.values()
         if refund.status in _COUNTED_REFUNDS
     )
-    # TODO: a refund that fails after Stripe counted it in a charge.refunded
-    # total stays counted, since a total can only raise the figure - reading
-    # only refund.* events (per refund id, failures included) removes it.
-    totals = [f.refunded_total_minor for f in facts if f.refunded_total_minor]
-    return max([counted, *totals])
+    totals = [
+        (fact.occurred_at, fact.refunded_total_minor)
+        for fact in facts
+        if fact.refunded_total_minor is not None
+    ]
+    if not totals:
+        return counted
+
+    # The latest total, brought up to date with what its refunds did since.
+    as_of, total = max(totals)
+    for refund in refunds.values():
+        total += _change_since(refund, as_of)
+    return max(counted, total)
 
 
-def _furthest_refund(known: RefundFact | None, seen: RefundFact) -> RefundFact:
+@dataclass(frozen=True)
+class _Refund:
+    """One refund across every fact that names it."""
+
+    status: RefundStatus
+    amount_minor: int | None
+    created_at: datetime | None
+    first_seen: datetime
+    failed_at: datetime | None
+
+
+def _refunds(facts: list[PaymentFact]) -> dict[str, _Refund]:
+    refunds: dict[str, _Refund] = {}
+    for fact in facts:
+        for seen in fact.refunds:
+            refunds[seen.refund_id] = _merged(
+                refunds.get(seen.refund_id), seen, fact.occurred_at
+            )
+    return refunds
+
+
+def _merged(known: _Refund | None, seen: RefundFact, at: datetime) -> _Refund:
+    failed_at = at if seen.status not in _COUNTED_REFUNDS else None
     if known is None:
-        return seen
+        return _Refund(seen.status, seen.amount_minor, seen.created_at, at, failed_at)
+
     status = max(known.status, seen.status, key=REFUND_RANK.__getitem__)
     amounts = [a for a in (known.amount_minor, seen.amount_minor) if a is not None]
-    return RefundFact(
-        refund_id=known.refund_id,
+    return _Refund(
         status=status,
         amount_minor=max(amounts) if amounts else None,
+        created_at=_earliest(known.created_at, seen.created_at),
+        first_seen=min(known.first_seen, at),
+        failed_at=_earliest(known.failed_at, failed_at),
     )
+
+
+def _change_since(refund: _Refund, as_of: datetime) -> int:
+    """What a refund changed in the provider's running total after ``as_of``."""
+    amount = refund.amount_minor or 0
+    created = refund.created_at
+    if refund.status in _COUNTED_REFUNDS:
+        # Without a creation time, a refund may be in the total already.
+        return amount if created is not None and created > as_of else 0
+
+    existed = (created or refund.first_seen) <= as_of
+    failed_since = refund.failed_at is not None and refund.failed_at > as_of
+    return -amount if existed and failed_since else 0
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 def _any_dispute(facts: list[PaymentFact]) -> bool:

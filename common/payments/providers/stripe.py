@@ -171,10 +171,17 @@ def _refund(event_type: str, refund: Mapping[str, Any]) -> dict[str, Any] | None
 
 def _refund_fact(refund: Mapping[str, Any]) -> RefundFact:
     status = _REFUND_STATUS.get(str(refund.get("status")), "pending")
+    created = refund.get("created")
+    created_at = (
+        datetime.fromtimestamp(created, tz=UTC)
+        if isinstance(created, int) and not isinstance(created, bool)
+        else None
+    )
     return RefundFact(
         refund_id=required_text(refund, "id", "the refund"),
         status=status,
         amount_minor=minor_amount(refund, "amount", "the refund"),
+        created_at=created_at,
     )
 
 

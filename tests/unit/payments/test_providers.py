@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -119,6 +120,20 @@ def test_parse_adyen_item_shopper_reference_when_no_metadata() -> None:
 
     assert event.fact is not None
     assert event.fact.customer_id == "shopper-7f3a9c"
+
+
+@pytest.mark.parametrize(("created", "expected"), [(1796198000, True), ("x", False)])
+def test_parse_stripe_event_refund_keeps_its_creation_time(
+    created: object, expected: bool
+) -> None:
+    event = parse_stripe_event(body_of(stripe_event("refund.created", created=created)))
+
+    assert event.fact is not None
+    (refund,) = event.fact.refunds
+    if expected:
+        assert refund.created_at == datetime(2026, 12, 2, 7, 53, 20, tzinfo=UTC)
+    else:
+        assert refund.created_at is None
 
 
 def test_parse_adyen_item_refund_belongs_to_the_original_payment() -> None:

@@ -90,6 +90,83 @@ def test_derive_payment_failed_refund_is_not_counted() -> None:
     assert (state.status, state.refunded_minor) == ("succeeded", 0)
 
 
+def _at(name: str, event_id: str, sent: int, **fields: Any) -> PaymentFact:
+    """A Stripe event sent at ``sent``; ``fields`` go into its object."""
+    event = stripe_event(name, event_id, **fields)
+    event["created"] = sent
+    parsed = parse_stripe_event(body_of(event))
+    assert parsed.fact is not None
+    return parsed.fact
+
+
+T = 1_796_198_400  # the refund samples' day
+
+
+def test_derive_payment_refund_counted_in_a_total_then_failed_is_not_counted() -> None:
+    facts = [
+        STRIPE_LIFECYCLE[2],
+        _at("refund.created", "evt_r1", T, id="re_1", amount=1000, status="pending"),
+        _at("charge.refunded", "evt_t1", T + 1, amount_refunded=1000),
+        _at("refund.failed", "evt_f1", T + 60, id="re_1", amount=1000),
+    ]
+
+    (state,) = _every_order(facts)
+
+    assert (state.status, state.refunded_minor) == ("succeeded", 0)
+
+
+def test_derive_payment_refund_failed_after_a_total_is_known_by_its_creation() -> None:
+    failed = _at("refund.failed", "evt_f1", T + 60, id="re_1", amount=400, created=T)
+    facts = [
+        STRIPE_LIFECYCLE[2],
+        _at("charge.refunded", "evt_t1", T + 1, amount_refunded=1000),
+        failed,
+    ]
+
+    (state,) = _every_order(facts)
+
+    assert (state.status, state.refunded_minor) == ("partially_refunded", 600)
+
+
+def test_derive_payment_refund_failed_of_unknown_age_leaves_the_total() -> None:
+    # Nothing says the refund existed when the total was taken: it stands.
+    facts = [
+        _at("charge.refunded", "evt_t1", T + 1, amount_refunded=1000),
+        _at("refund.failed", "evt_f1", T + 60, id="re_1", amount=400),
+    ]
+
+    (state,) = _every_order(facts)
+
+    assert state.refunded_minor == 1000
+
+
+def test_derive_payment_refund_created_after_the_latest_total_adds_to_it() -> None:
+    later = _at(
+        "refund.created", "evt_r2", T + 90, id="re_2", amount=500, created=T + 90
+    )
+    facts = [
+        STRIPE_LIFECYCLE[2],
+        _at("charge.refunded", "evt_t1", T + 1, amount_refunded=1000),
+        later,
+    ]
+
+    (state,) = _every_order(facts)
+
+    assert (state.status, state.refunded_minor) == ("partially_refunded", 1500)
+
+
+def test_derive_payment_latest_total_wins_over_an_earlier_larger_one() -> None:
+    facts = [
+        STRIPE_LIFECYCLE[2],
+        _at("charge.refunded", "evt_t1", T + 1, amount_refunded=1000),
+        _at("charge.refunded", "evt_t2", T + 120, amount_refunded=600),
+    ]
+
+    (state,) = _every_order(facts)
+
+    assert state.refunded_minor == 600
+
+
 def test_derive_payment_refund_before_any_charge_is_partially_refunded() -> None:
     state = derive_payment([_refund("evt_4", "re_1", 2500)])
 
