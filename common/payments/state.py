@@ -169,7 +169,9 @@ def _refunded(facts: list[PaymentFact]) -> int:
     if not totals:
         return counted
 
-    # The latest total, brought up to date with what its refunds did since.
+    # The latest total, brought up to date with what its refunds did since:
+    # a refund that fails no longer counts in a later total, so one taken
+    # before the failure overstates what was refunded.
     as_of, total = max(totals)
     for refund in refunds.values():
         total += _change_since(refund, as_of)
