@@ -112,20 +112,21 @@ def _signed(headers: dict[str, str], body: bytes) -> dict[str, str]:
     return {**headers, "Stripe-Signature": signature}
 
 
+_FIRESTORE_CREATE = (
+    "    from google.cloud import firestore\n"
+    "    firestore.Client().collection('bench_cold_start')"
+    ".document(uuid.uuid4().hex).create({'at': 0})\n"
+)
+
 # The bodies a `same call` baseline runs before it answers, by `first_call`.
 FIRST_CALLS = {
     None: "",
-    "firestore.create": (
-        "    from google.cloud import firestore\n"
-        "    firestore.Client().collection('bench_cold_start')"
-        ".document(uuid.uuid4().hex).create({'at': 0})\n"
-    ),
+    "firestore.create": _FIRESTORE_CREATE,
     # A webhook records, then publishes the payment's event before it answers.
-    "firestore.create+pubsub.publish": (
+    "firestore.create+pubsub.publish": _FIRESTORE_CREATE
+    + (
         "    import os\n"
-        "    from google.cloud import firestore, pubsub_v1\n"
-        "    firestore.Client().collection('bench_cold_start')"
-        ".document(uuid.uuid4().hex).create({'at': 0})\n"
+        "    from google.cloud import pubsub_v1\n"
         "    publisher = pubsub_v1.PublisherClient()\n"
         "    publisher.publish(publisher.topic_path(\n"
         "        os.environ['GOOGLE_CLOUD_PROJECT'], 'payment-events'), b'{}'\n"

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import flask
 import pydantic
@@ -47,6 +47,9 @@ REPLAYED_HEADER: Final = "Idempotent-Replayed"
 CREATE_SCOPE: Final = "customers.create"
 # Headers of a first answer that a replay repeats.
 REPLAYED_HEADERS: Final = ("Content-Type", "ETag", "Location")
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 Handler = Callable[[flask.Request, Caller, str], flask.Response]
@@ -97,7 +100,7 @@ class _CreationRecord:
         self._store = store
         self._attempt = attempt
 
-    def stage(self, batch: Any, profile: CustomerProfile) -> None:
+    def stage(self, batch: firestore.WriteBatch, profile: CustomerProfile) -> None:
         # Without its ETag, which is the commit's time: a replay reads it
         # back as the profile's create time.
         outcome = _outcome(_created_response(profile, None))

@@ -137,14 +137,13 @@ def create_profile(
     body: CustomerCreate,
     request_id: str,
     now: datetime,
-    record: CreationRecord | None = None,
+    record: CreationRecord,
 ) -> VersionedProfile | Replay:
     """Create the caller's profile, once, with e-mail and phone reserved.
 
-    ``request_id`` names the request; a retry of the same request that finds
-    its own earlier commit answers it instead of a conflict. With a
-    ``record``, the request's idempotency record commits in the same batch,
-    and a batch that meets it answers with the outcome it holds.
+    ``request_id`` names the request in the profile (``written_by``). The
+    request's idempotency ``record`` commits in the same batch: a retry or a
+    concurrent duplicate meets it and answers with the outcome it holds.
 
     Raises:
         ConflictError: a profile exists (``customer_exists``), or the e-mail
@@ -171,14 +170,12 @@ def create_profile(
                 client, customer_id, stored, event, reserved, record
             )
         except _AlreadyExistsError:
-            kept = record.stored() if record is not None else None
+            kept = record.stored()
             if kept is not None:
                 # The first attempt may have died before it published.
                 relay([event.event_id])
                 return Replay(kept)
-            existing = _existing_own_profile(client, customer_id, request_id)
-            if existing is not None:
-                return existing
+            _refuse_if_profile_exists(client, customer_id)
             uniqueness.settle(client, reserved, customer_id)
             continue
         publish_committed([(events.TOPIC, event)])
@@ -192,7 +189,7 @@ def _commit_creation(
     stored: dict[str, Any],
     event: EventEnvelope,
     reserved: list[tuple[uniqueness.Kind, str]],
-    record: CreationRecord | None,
+    record: CreationRecord,
 ) -> VersionedProfile:
     now = stored["created_at"]
     batch = client.batch()
@@ -200,8 +197,7 @@ def _commit_creation(
     for kind, key in reserved:
         uniqueness.stage_reservation(client, batch, kind, key, customer_id, now)
     outbox().stage(batch, events.TOPIC, event)
-    if record is not None:
-        record.stage(batch, records.profile(stored))
+    record.stage(batch, records.profile(stored))
     results = _commit(batch)
     return _versioned(stored, results[0].update_time)
 
@@ -233,23 +229,13 @@ def _contended() -> ConflictError:
     )
 
 
-def _existing_own_profile(
-    client: firestore.Client, customer_id: str, request_id: str
-) -> VersionedProfile | None:
+def _refuse_if_profile_exists(client: firestore.Client, customer_id: str) -> None:
     with google_errors():
-        snapshot = records.customer_ref(client, customer_id).get()
-    if not snapshot.exists:
-        return None
-    stored = snapshot.to_dict() or {}
-    if stored.get("written_by") != request_id or stored.get("created_at") != stored.get(
-        "updated_at"
-    ):
+        exists = records.customer_ref(client, customer_id).get().exists
+    if exists:
         raise ConflictError(
             "A profile already exists for this account.", code="customer_exists"
         )
-    # Our own commit, from an attempt that died before it answered.
-    relay([f"{customer_id}.profile.created"])
-    return _versioned(stored, snapshot.update_time)
 
 
 def update_profile(

@@ -2,8 +2,7 @@
 
 `customers/{uid}` holds the profile; `customers/{uid}/documents/{id}` each
 announced KYC document. Every record names the request that wrote it last
-(`written_by`), so that it can be traced, and so that a retried request can
-recognise its own earlier commit.
+(`written_by`), so that it can be traced.
 """
 
 from __future__ import annotations

@@ -77,15 +77,14 @@ def parse_stripe_event(raw: bytes) -> ProviderEvent:
     event = json_object(raw, "Stripe event")
     event_id = required_text(event, "id", "the Stripe event")
     event_type = required_text(event, "type", "the Stripe event")
-    created = event.get("created")
+    occurred_at = _epoch(event.get("created"))
     obj = member(member(event, "data"), "object")
-    if isinstance(created, bool) or not isinstance(created, int) or not obj:
+    if occurred_at is None or not obj:
         raise InvalidEventError("expected a Stripe event with created and data.object")
 
     recorded = ProviderEvent(
         scope=PROVIDER, event_key=event_id, event_type=event_type, raw=raw
     )
-    occurred_at = datetime.fromtimestamp(created, tz=UTC)
     return with_fact(recorded, lambda: _fact(event_id, event_type, occurred_at, obj))
 
 
@@ -171,18 +170,19 @@ def _refund(event_type: str, refund: Mapping[str, Any]) -> dict[str, Any] | None
 
 def _refund_fact(refund: Mapping[str, Any]) -> RefundFact:
     status = _REFUND_STATUS.get(str(refund.get("status")), "pending")
-    created = refund.get("created")
-    created_at = (
-        datetime.fromtimestamp(created, tz=UTC)
-        if isinstance(created, int) and not isinstance(created, bool)
-        else None
-    )
     return RefundFact(
         refund_id=required_text(refund, "id", "the refund"),
         status=status,
         amount_minor=minor_amount(refund, "amount", "the refund"),
-        created_at=created_at,
+        created_at=_epoch(refund.get("created")),
     )
+
+
+def _epoch(value: object) -> datetime | None:
+    """Return Stripe's Unix time in seconds (``created``) in UTC, if it is one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def _dispute(event_type: str, dispute: Mapping[str, Any]) -> dict[str, Any] | None:
