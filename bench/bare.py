@@ -2,7 +2,8 @@
 
 A bare functions-framework function that writes one new document per
 request, served like the function it is compared with: the same environment,
-workers and threads, against the same Firestore emulator.
+workers and threads, against the same Firestore emulator. Other bare
+handlers (``floors.py``) are served the same way from their own source.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ class BareHandler:
 
 
 @contextlib.contextmanager
-def bare_handler(platform: Platform, like: FunctionDefinition) -> Iterator[BareHandler]:
-    """Serve the bare handler as `like` is served."""
+def bare_handler(
+    platform: Platform, like: FunctionDefinition, code: str = BARE_HANDLER
+) -> Iterator[BareHandler]:
+    """Serve a bare handler, `bare` in ``code``, as `like` is served."""
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "bare.py"
-        source.write_text(BARE_HANDLER)
+        source.write_text(code)
         port = _free_port()
         argv = [
             sys.executable, "-m", "functions_framework",
