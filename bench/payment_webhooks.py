@@ -36,13 +36,13 @@ from emulators.demo_secrets import demo_value
 from emulators.platform import Platform
 from triggers import FunctionDefinition
 
-# TODO: measured 0.25x the bare handler's throughput and 3.1x its p99 (aims
-# 0.5x and 2x). No implementation reaches the throughput aim here: the floor
-# handler, which only reads the payment, commits the record with it and
-# publishes, with no product code, reaches 0.46x (p99 1.9x); its one process
-# already spends twice the bare handler's CPU on those calls. The function
-# reaches 0.56x of the floor - an aim measured against the floor, or a
-# baseline making the calls the contract requires, removes it.
+# TODO: measured 0.24-0.25x the bare handler's throughput and 3.1-3.2x its
+# p99 (aims 0.5x and 2x). The throughput aim is out of reach here: the
+# floor handler, which only reads the payment, commits the record with it
+# and publishes, with no product code, reaches 0.44-0.46x (p99 1.7-1.9x);
+# its one process spends twice the bare handler's CPU on those calls alone.
+# The function reaches 0.56x of the floor - an aim measured against the
+# floor, or a baseline making the calls the contract requires, removes it.
 THROUGHPUT_AIM = 0.5
 P99_AIM = 2.0
 CONNECTIONS = 8
