@@ -90,6 +90,10 @@ class Invocation:
         """Attach fields to every later log line of this invocation."""
         self.fields.update(fields)
 
+    def append_field(self, name: str, value: Any) -> None:
+        """Add ``value`` to the list field ``name`` of later log lines."""
+        self.fields.setdefault(name, []).append(value)
+
 
 _current: ContextVar[Invocation | None] = ContextVar("invocation", default=None)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import UnavailableError, google_errors
 from common.events import EventEnvelope, EventPublisher
-from common.logs import log_fields
+from common.logs import current_invocation, log_fields
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -38,6 +38,8 @@ RETENTION = timedelta(days=30)
 DEFAULT_SWEEP_AGE = timedelta(minutes=1)
 DEFAULT_SWEEP_LIMIT = 100
 DEFAULT_SWEEP_INTERVAL_S = 60.0
+# The field of an invocation's log line that lists the events it published.
+PUBLISHED_EVENTS_FIELD = "published_events"
 
 _logger = logging.getLogger(__name__)
 
@@ -285,14 +287,17 @@ def _entry(topic: str, envelope: EventEnvelope, now: datetime) -> dict[str, Any]
 
 
 def _log_published(envelope: EventEnvelope, topic: str) -> None:
-    _logger.info(
-        "event published",
-        extra=log_fields(
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            topic=topic,
-        ),
-    )
+    published = {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "topic": topic,
+    }
+    current = current_invocation()
+    if current is None:
+        _logger.info("event published", extra=log_fields(**published))
+        return
+    # One line per invocation: its publishes ride on the invocation's line.
+    current.append_field(PUBLISHED_EVENTS_FIELD, published)
 
 
 def _is_pending(stored: dict[str, Any] | None) -> bool:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from emulators.config import ROOT
 from emulators.platform import Platform
-from tests.support import platform_config_for_tests, reset_firestore
+from tests.support import ReadLines, platform_config_for_tests, reset_firestore
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -48,6 +50,25 @@ def firestore_client(platform: Platform) -> firestore.Client:
 
     reset_firestore(platform)
     return firestore.Client(project=platform.config.project_id)
+
+
+@pytest.fixture
+def read_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[ReadLines]:
+    """The JSON log lines written so far, as the function `payment_webhooks`."""
+    from common.logs import configure_logging
+
+    root = logging.getLogger()
+    level = root.level
+    configure_logging("payment_webhooks", project_id="demo-logs")
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    yield read
+    for handler in list(root.handlers):
+        if type(handler).__name__ == "_StdoutHandler":
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

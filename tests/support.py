@@ -7,7 +7,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +20,8 @@ TEST_DEFINITIONS = Path(__file__).parent / "platform" / "functions.toml"
 # checkouts testing at once choose their own offsets.
 TEST_PORT_OFFSET = int(os.environ.get("CRM_TEST_PORT_OFFSET", "1000"))
 T = TypeVar("T")
+# Reads the JSON log lines written so far (the `read_lines` fixture).
+ReadLines = Callable[[], list[dict[str, Any]]]
 
 
 def platform_config_for_tests() -> PlatformConfig:

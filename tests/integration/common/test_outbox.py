@@ -11,8 +11,10 @@ from google.cloud import firestore
 
 from common.errors import UnavailableError
 from common.events import EventEnvelope, new_event
-from common.outbox import PENDING, PUBLISHED, Outbox
+from common.logs import invocation
+from common.outbox import PENDING, PUBLISHED, PUBLISHED_EVENTS_FIELD, Outbox
 from tests.integration.common.conftest import Topic
+from tests.support import ReadLines
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +61,36 @@ def test_outbox_relay_publishes_each_staged_event_once(
     assert sorted(m.attributes["event_id"] for m in messages) == ["evt_a", "evt_b"]
     assert json.loads(messages[0].data)["event_type"] == "customer.profile.created"
     assert _state(firestore_client, "evt_a") == PUBLISHED
+
+
+def test_outbox_publishes_of_an_invocation_ride_on_its_one_line(
+    firestore_client: firestore.Client, topic: Topic, read_lines: ReadLines
+) -> None:
+    outbox = Outbox(firestore_client)
+    _commit_change(firestore_client, outbox, topic, "evt_a", "evt_b")
+
+    with invocation("http"):
+        outbox.relay_committed(topic.name, [_event("evt_a"), _event("evt_b")])
+
+    [finished] = read_lines()
+    assert finished["message"] == "invocation finished"
+    assert [e["event_id"] for e in finished[PUBLISHED_EVENTS_FIELD]] == [
+        "evt_a",
+        "evt_b",
+    ]
+    assert {e["topic"] for e in finished[PUBLISHED_EVENTS_FIELD]} == {topic.name}
+
+
+def test_outbox_publish_outside_an_invocation_logs_its_own_line(
+    firestore_client: firestore.Client, topic: Topic, read_lines: ReadLines
+) -> None:
+    outbox = Outbox(firestore_client)
+    _commit_change(firestore_client, outbox, topic, "evt_a")
+
+    outbox.relay(["evt_a"])
+
+    [line] = [line for line in read_lines() if line["message"] == "event published"]
+    assert (line["event_id"], line["topic"]) == ("evt_a", topic.name)
 
 
 def test_outbox_restaged_event_fails_the_whole_batch(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from cloudevents.http import CloudEvent
@@ -27,30 +24,13 @@ from common.logs import (
     parse_trace,
     severity,
 )
+from tests.support import ReadLines
 
 pytestmark = pytest.mark.unit
-
-ReadLines = Callable[[], list[dict[str, Any]]]
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 logger = logging.getLogger("tests.common.logs")
-
-
-@pytest.fixture
-def read_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[ReadLines]:
-    root = logging.getLogger()
-    level = root.level
-    configure_logging("payment_webhooks", project_id="demo-logs")
-
-    def read() -> list[dict[str, Any]]:
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-
-    yield read
-    for handler in list(root.handlers):
-        if type(handler).__name__ == "_StdoutHandler":
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_log_line_outside_invocation_has_core_fields(read_lines: ReadLines) -> None:
@@ -298,3 +278,15 @@ def test_invocation_threads_keep_their_own_context(read_lines: ReadLines) -> Non
     assert len(finished) == 8
     for line in steps:
         assert line[LABELS_FIELD]["execution_id"] == f"exec{line['number']}"
+
+
+def test_invocation_list_field_collects_every_value(read_lines: ReadLines) -> None:
+    with invocation("http") as current:
+        current.append_field("published_events", {"event_id": "evt_1"})
+        current.append_field("published_events", {"event_id": "evt_2"})
+
+    [finished] = read_lines()
+    assert finished["published_events"] == [
+        {"event_id": "evt_1"},
+        {"event_id": "evt_2"},
+    ]
