@@ -14,6 +14,12 @@ call`: what it measures is what the function adds by its imports and its
 set-up, which lazy clients and lean imports keep small. Against `idle`, the
 first round trip to Firestore alone (a new channel, about 90 ms here) would
 count as overhead that no code can remove. Both ratios are printed.
+
+A third handler, the floor, is `same call` that also imports pydantic and
+builds one model, as every function must to validate its input. Its ratio
+to `same call` is the part of the budget that pydantic takes before any
+product code; the function's ratio to it is what the product's own modules
+cost.
 """
 
 from __future__ import annotations
@@ -118,6 +124,13 @@ _FIRESTORE_CREATE = (
     ".document(uuid.uuid4().hex).create({'at': 0})\n"
 )
 
+# What the floor adds to `same call`: pydantic, and one model built.
+PYDANTIC_FLOOR = (
+    "import pydantic  # noqa: F401\n\n\n"
+    "class Checked(pydantic.BaseModel):\n"
+    "    name: str = pydantic.Field(min_length=1)\n"
+)
+
 # The bodies a `same call` baseline runs before it answers, by `first_call`.
 FIRST_CALLS = {
     None: "",
@@ -184,6 +197,9 @@ def main(args: argparse.Namespace) -> int:
             f"aim <= {AIM}",
             "idle ms",
             "ratio to idle",
+            "floor ms",
+            "floor ratio",
+            "ratio to floor",
         ],
         rows,
     )
@@ -199,16 +215,21 @@ def _measure(
         sample = sample.as_customer(*_customer(platform))
     same_call = _write_baseline(function, sample, scratch, sample.first_call)
     idle = _write_baseline(function, sample, scratch, None)
+    floor = _write_baseline(function, sample, scratch, sample.first_call, floor=True)
     served: list[float] = []
     bare: list[float] = []
     bare_idle: list[float] = []
+    bare_floor: list[float] = []
     for _ in range(runs):
         source = ROOT / function.source
         served.append(_cold_start(platform, function, source, sample))
         bare.append(_cold_start(platform, function, same_call, sample, "bare"))
         bare_idle.append(_cold_start(platform, function, idle, sample, "bare"))
+        bare_floor.append(_cold_start(platform, function, floor, sample, "bare"))
 
-    function_ms, baseline_ms, idle_ms = map(median_ms, (served, bare, bare_idle))
+    function_ms, baseline_ms, idle_ms, floor_ms = map(
+        median_ms, (served, bare, bare_idle, bare_floor)
+    )
     return {
         "first_call": sample.first_call,
         "function_ms": function_ms,
@@ -216,9 +237,13 @@ def _measure(
         "ratio": round(function_ms / baseline_ms, 2),
         "idle_baseline_ms": idle_ms,
         "ratio_to_idle": round(function_ms / idle_ms, 2),
+        "floor_ms": floor_ms,
+        "floor_ratio": round(floor_ms / baseline_ms, 2),
+        "ratio_to_floor": round(function_ms / floor_ms, 2),
         "samples_ms": [round(s * 1000, 1) for s in served],
         "baseline_samples_ms": [round(s * 1000, 1) for s in bare],
         "idle_baseline_samples_ms": [round(s * 1000, 1) for s in bare_idle],
+        "floor_samples_ms": [round(s * 1000, 1) for s in bare_floor],
     }
 
 
@@ -254,6 +279,9 @@ def _row(name: str, result: dict[str, Any]) -> list[Any]:
         verdict,
         result["idle_baseline_ms"],
         result["ratio_to_idle"],
+        result["floor_ms"],
+        result["floor_ratio"],
+        result["ratio_to_floor"],
     ]
 
 
@@ -262,12 +290,16 @@ def _write_baseline(
     sample: Sample,
     scratch: Path,
     first_call: str | None,
+    *,
+    floor: bool = False,
 ) -> Path:
     if first_call not in FIRST_CALLS:
         raise SystemExit(f"cold_start: unknown first_call {first_call!r}")
     imports = "\n".join(
         f"import {library}  # noqa: F401" for library in sample.libraries
     )
+    if floor:
+        imports += "\n" + PYDANTIC_FLOOR
     argument = "request" if function.signature_type == "http" else "event"
     decorator = "http" if function.signature_type == "http" else "cloud_event"
     answer = "('', 204)" if function.signature_type == "http" else "None"
@@ -275,7 +307,7 @@ def _write_baseline(
         f"@functions_framework.{decorator}\ndef bare({argument}):\n"
         f"{FIRST_CALLS[first_call]}    return {answer}\n"
     )
-    kind = "same_call" if first_call else "idle"
+    kind = "floor" if floor else "same_call" if first_call else "idle"
     path = scratch / f"bare_{function.name}_{kind}.py"
     path.write_text(
         f"import uuid\nimport functions_framework\n{imports}\n\n\n{handler}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench.cold_start import FIRST_CALLS, Sample
+from bench.cold_start import FIRST_CALLS, PYDANTIC_FLOOR, Sample, _write_baseline
 from triggers import load_catalog
 
 pytestmark = pytest.mark.unit
@@ -22,3 +24,22 @@ def test_same_call_baselines_compile() -> None:
     for first_call, body in FIRST_CALLS.items():
         source = f"import uuid\ndef bare(event):\n{body}    return None\n"
         compile(source, f"<first call {first_call}>", "exec")
+
+
+@pytest.mark.parametrize("name", [f.name for f in load_catalog().functions])
+def test_the_floor_is_the_same_call_baseline_with_pydantic(
+    name: str, tmp_path: Path
+) -> None:
+    function = load_catalog().function(name)
+    sample = Sample.load(function)
+
+    same_call = _write_baseline(function, sample, tmp_path, sample.first_call)
+    floor = _write_baseline(function, sample, tmp_path, sample.first_call, floor=True)
+
+    same_text, floor_text = same_call.read_text(), floor.read_text()
+    compile(floor_text, str(floor), "exec")
+    assert "pydantic" not in same_text
+    assert PYDANTIC_FLOOR in floor_text
+    assert floor_text.replace(PYDANTIC_FLOOR, "").replace("\n", "") == (
+        same_text.replace("\n", "")
+    )
