@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,31 @@ class CpuMeter:
         times = os.times()
         by_group[LOAD] = times.user + times.system
         return by_group
+
+
+def wait_until_quiet(
+    meter: CpuMeter,
+    *,
+    busy_cores: float = 0.1,
+    window_s: float = 1.0,
+    timeout_s: float = 60.0,
+) -> float:
+    """Wait until the metered groups use under ``busy_cores`` over a window.
+
+    Just after the platform starts, its JVMs compile and collect for many
+    seconds; a measurement taken then pays for it. Returns the seconds
+    waited; after ``timeout_s`` it returns anyway, as a busy machine is
+    still a machine to measure on.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        before = meter.read()
+        time.sleep(window_s)
+        after = meter.read()
+        used = sum(after[n] - before[n] for n in after if n != LOAD)
+        if used / window_s < busy_cores:
+            break
+    return time.monotonic() - started
 
 
 def _stat_fields(path: Path) -> list[str] | None:

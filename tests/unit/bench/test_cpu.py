@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.cpu import LOAD, CpuMeter, Usage
+from bench.cpu import LOAD, CpuMeter, Usage, wait_until_quiet
 
 pytestmark = pytest.mark.unit
 
@@ -45,3 +45,25 @@ def test_per_request_ms_divides_and_adds_up() -> None:
 
     assert usage.per_request_ms(250) == {"function": 2.0, "firestore": 1.0, "all": 3.0}
     assert usage.per_request_ms(0)["all"] == 750.0
+
+
+def test_wait_until_quiet_returns_after_one_quiet_window() -> None:
+    meter = CpuMeter({"nobody": 2**22 + 7})
+
+    waited = wait_until_quiet(meter, window_s=0.05, timeout_s=5.0)
+
+    assert waited < 1.0
+
+
+def test_wait_until_quiet_waits_out_a_busy_group_then_gives_up() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"], start_new_session=True
+    )
+    meter = CpuMeter({"burner": child.pid})
+    try:
+        waited = wait_until_quiet(meter, window_s=0.05, timeout_s=0.5)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+    assert waited >= 0.5
