@@ -103,8 +103,9 @@ def _measure(
             max_seconds=MAX_SECONDS,
         )
 
-    # GETs first: each POST publishes an event that the platform's loaders
-    # then write to BigQuery, and that work would still be running beside them.
+    # GETs first: each POST, the floor's too, publishes an event, and the
+    # Pub/Sub emulator's work on delivering it would still be running beside
+    # them.
     results = {
         BARE: load(bare_port, bare),
         GET_FLOOR: load(handlers[GET_FLOOR], get),
