@@ -16,19 +16,23 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-# Every invocation needs the BigQuery library: import it as the instance
-# starts, before it serves, not inside the first request's thread; the
-# client itself is still made on first use.
-from google.cloud import bigquery  # noqa: F401
+from common.startup import pause_garbage_collection
 
-from common.analytics.loader import EventLoader, topic_from_source
-from common.errors import InvalidEventError
-from common.events import parse_message_published
-from common.logs import configure_logging, invocation, log_fields
+# Imported with the collector paused: see common/startup.py.
+with pause_garbage_collection():
+    # Every invocation needs the BigQuery library: import it as the instance
+    # starts, before it serves, not inside the first request's thread; the
+    # client itself is still made on first use.
+    from google.cloud import bigquery  # noqa: F401
 
-configure_logging("bigquery_loader")
-logger = logging.getLogger("bigquery_loader")
-loader = EventLoader()
+    from common.analytics.loader import EventLoader, topic_from_source
+    from common.errors import InvalidEventError
+    from common.events import parse_message_published
+    from common.logs import configure_logging, invocation, log_fields
+
+    configure_logging("bigquery_loader")
+    logger = logging.getLogger("bigquery_loader")
+    loader = EventLoader()
 
 
 @functions_framework.cloud_event

@@ -19,30 +19,34 @@ from typing import Final
 
 import flask
 import functions_framework
-
-# Every customer request verifies a Firebase ID token and reads Firestore:
-# import both libraries as the instance starts, before it serves, not inside
-# the first request's thread; the app and the clients are still made on
-# first use.
-from firebase_admin import auth  # noqa: F401
-from google.cloud import firestore  # noqa: F401
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from common.auth import authenticate
-from common.customers import api
-from common.customers.profiles import customer_not_found
-from common.errors import (
-    CrmError,
-    ForbiddenError,
-    MethodNotAllowedError,
-    NotFoundError,
-)
-from common.httpapi import CorsPolicy, is_preflight, merge_headers
-from common.logs import configure_logging, invocation, log_fields
-from common.problems import internal_error_response, problem_response
+from common.startup import pause_garbage_collection
 
-configure_logging("customers")
+# Imported with the collector paused: see common/startup.py.
+with pause_garbage_collection():
+    # Every customer request verifies a Firebase ID token and reads Firestore:
+    # import both libraries as the instance starts, before it serves, not inside
+    # the first request's thread; the app and the clients are still made on
+    # first use.
+    from firebase_admin import auth  # noqa: F401
+    from google.cloud import firestore  # noqa: F401
+
+    from common.auth import authenticate
+    from common.customers import api
+    from common.customers.profiles import customer_not_found
+    from common.errors import (
+        CrmError,
+        ForbiddenError,
+        MethodNotAllowedError,
+        NotFoundError,
+    )
+    from common.httpapi import CorsPolicy, is_preflight, merge_headers
+    from common.logs import configure_logging, invocation, log_fields
+    from common.problems import internal_error_response, problem_response
+
+    configure_logging("customers")
 logger = logging.getLogger("customers")
 
 OPENAPI_PATH: Final = "/v1/openapi.json"

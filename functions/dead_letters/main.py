@@ -13,18 +13,22 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-# Every invocation needs the Firestore library: import it as the instance
-# starts, before it serves, not inside the first request's thread; the
-# client itself is still made on first use.
-from google.cloud import firestore  # noqa: F401
+from common.startup import pause_garbage_collection
 
-from common.clients import firestore_client
-from common.dead_letters import dead_letter_from_message, record_dead_letter
-from common.errors import InvalidEventError
-from common.events import parse_message_published
-from common.logs import configure_logging, invocation, log_fields
+# Imported with the collector paused: see common/startup.py.
+with pause_garbage_collection():
+    # Every invocation needs the Firestore library: import it as the instance
+    # starts, before it serves, not inside the first request's thread; the
+    # client itself is still made on first use.
+    from google.cloud import firestore  # noqa: F401
 
-configure_logging("dead_letters")
+    from common.clients import firestore_client
+    from common.dead_letters import dead_letter_from_message, record_dead_letter
+    from common.errors import InvalidEventError
+    from common.events import parse_message_published
+    from common.logs import configure_logging, invocation, log_fields
+
+    configure_logging("dead_letters")
 logger = logging.getLogger("dead_letters")
 
 

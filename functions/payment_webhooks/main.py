@@ -19,28 +19,32 @@ import logging
 import flask
 import functions_framework
 
-# Every delivery records to Firestore and its outbox publishes to Pub/Sub:
-# import both libraries as the instance starts, before it serves, not inside
-# the first request's thread; the clients are still made on first use.
-from google.cloud import firestore, pubsub_v1  # noqa: F401
+from common.startup import pause_garbage_collection
 
-from common.errors import CrmError, MethodNotAllowedError, PayloadTooLargeError
-from common.logs import configure_logging, invocation, log_fields
-from common.payments.providers.adyen import ACCEPTED_BODY
-from common.payments.store import PaymentLedger
-from common.payments.webhooks import (
-    MAX_BODY_BYTES,
-    WebhookDelivery,
-    WebhookReceipt,
-    receive_webhook,
-    route,
-    signature_headers,
-)
-from common.problems import internal_error_response, problem_response
+# Imported with the collector paused: see common/startup.py.
+with pause_garbage_collection():
+    # Every delivery records to Firestore and its outbox publishes to Pub/Sub:
+    # import both libraries as the instance starts, before it serves, not inside
+    # the first request's thread; the clients are still made on first use.
+    from google.cloud import firestore, pubsub_v1  # noqa: F401
 
-configure_logging("payment_webhooks")
-logger = logging.getLogger("payment_webhooks")
-LEDGER = PaymentLedger()
+    from common.errors import CrmError, MethodNotAllowedError, PayloadTooLargeError
+    from common.logs import configure_logging, invocation, log_fields
+    from common.payments.providers.adyen import ACCEPTED_BODY
+    from common.payments.store import PaymentLedger
+    from common.payments.webhooks import (
+        MAX_BODY_BYTES,
+        WebhookDelivery,
+        WebhookReceipt,
+        receive_webhook,
+        route,
+        signature_headers,
+    )
+    from common.problems import internal_error_response, problem_response
+
+    configure_logging("payment_webhooks")
+    logger = logging.getLogger("payment_webhooks")
+    LEDGER = PaymentLedger()
 
 
 @functions_framework.http

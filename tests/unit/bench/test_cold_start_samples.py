@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.cold_start import FIRST_CALLS, PYDANTIC_FLOOR, Sample, _write_baseline
+from bench.cold_start import (
+    FIRST_CALLS,
+    PAUSE_COLLECTOR,
+    PYDANTIC_FLOOR,
+    RESUME_COLLECTOR,
+    Sample,
+    _write_baseline,
+)
 from triggers import load_catalog
 
 pytestmark = pytest.mark.unit
@@ -27,7 +34,7 @@ def test_same_call_baselines_compile() -> None:
 
 
 @pytest.mark.parametrize("name", [f.name for f in load_catalog().functions])
-def test_the_floor_is_the_same_call_baseline_with_pydantic(
+def test_the_floor_is_the_same_call_baseline_with_pydantic_and_the_pause(
     name: str, tmp_path: Path
 ) -> None:
     function = load_catalog().function(name)
@@ -39,7 +46,10 @@ def test_the_floor_is_the_same_call_baseline_with_pydantic(
     same_text, floor_text = same_call.read_text(), floor.read_text()
     compile(floor_text, str(floor), "exec")
     assert "pydantic" not in same_text
-    assert PYDANTIC_FLOOR in floor_text
-    assert floor_text.replace(PYDANTIC_FLOOR, "").replace("\n", "") == (
-        same_text.replace("\n", "")
-    )
+    assert "gc." not in same_text
+    added = (PAUSE_COLLECTOR, PYDANTIC_FLOOR, RESUME_COLLECTOR)
+    assert all(part in floor_text for part in added)
+    assert floor_text.index(PAUSE_COLLECTOR) < floor_text.index("import google")
+    for part in added:
+        floor_text = floor_text.replace(part, "")
+    assert floor_text.replace("\n", "") == same_text.replace("\n", "")
