@@ -20,10 +20,12 @@ from emulators.services import MissingToolError
 from triggers import DEFAULT_DEFINITIONS, TriggerDefinitionError
 
 EXIT_PLATFORM_FAILED = 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _TerminatedError(Exception):
-    """SIGTERM arrived: unwind so that everything started is stopped."""
+    """SIGTERM or SIGINT arrived: unwind so that everything started is stopped."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo()
 
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_terminated)
     try:
         config = _config(args)
         platform = Platform(config)
@@ -47,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+    except _TerminatedError:
+        print("stopped before the platform was ready", file=sys.stderr)
+        return EXIT_TERMINATED
     return EXIT_PLATFORM_FAILED
 
 
@@ -60,7 +66,7 @@ def _up(platform: Platform, demo: bool) -> int:
                 run_demo(platform.config)
                 print("demo done; still serving. Ctrl-C stops everything.")
             signal.pause()
-        except (KeyboardInterrupt, _TerminatedError):
+        except _TerminatedError:
             print("stopping", file=sys.stderr)
     return 0
 
@@ -76,7 +82,7 @@ def _exec(platform: Platform, cmd: list[str]) -> int:
         child = subprocess.Popen(cmd, env=env)
         try:
             return child.wait()
-        except (KeyboardInterrupt, _TerminatedError):
+        except _TerminatedError:
             child.terminate()
             return child.wait()
 
@@ -131,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    # Stop once: a second signal must not cut the stop short and leave
+    # processes behind. make sends its children a SIGTERM of its own when its
+    # process group gets one, and a second Ctrl-C is a common reflex.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise _TerminatedError
 
 
