@@ -15,7 +15,7 @@ from types import FrameType
 from emulators import demo_secrets
 from emulators.config import DEFAULT_PORTS, PlatformConfig
 from emulators.platform import Platform, PortInUseError
-from emulators.processes import StartupError
+from emulators.processes import StartCancelledError, StartupError
 from emulators.services import MissingToolError
 from triggers import DEFAULT_DEFINITIONS, TriggerDefinitionError
 
@@ -28,6 +28,36 @@ class _TerminatedError(Exception):
     """SIGTERM or SIGINT arrived: unwind so that everything started is stopped."""
 
 
+class _StopSignals:
+    """Stop the platform on the first SIGTERM or SIGINT, once.
+
+    Later signals are ignored, so that none cuts the stop short and leaves
+    processes behind: make sends its children a SIGTERM of its own when its
+    process group gets one, and a second Ctrl-C is a common reflex. While the
+    platform starts, a signal only asks it to stop (`Platform.stop_requested`);
+    once it serves, a signal raises `_TerminatedError` where the code is.
+    """
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._serving = False
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
+
+    def serving(self) -> None:
+        """From now on a signal raises; raise now if one came while starting."""
+        self._serving = True
+        if self._platform.stop_requested.is_set():
+            raise _TerminatedError
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
+        self._platform.stop_requested.set()
+        if self._serving:
+            raise _TerminatedError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command of the local platform and return its exit code."""
     args = _parser().parse_args(argv)
@@ -36,30 +66,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo()
 
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _raise_terminated)
     try:
         config = _config(args)
         platform = Platform(config)
+        signals = _StopSignals(platform)
         if args.command == "up":
-            return _up(platform, demo=args.demo)
-        return _exec(platform, args.cmd)
+            return _up(platform, signals, demo=args.demo)
+        return _exec(platform, signals, args.cmd)
     except (TriggerDefinitionError, PortInUseError, StartupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
     except MissingToolError as exc:
         print(f"error: {exc}", file=sys.stderr)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-    except _TerminatedError:
+    except StartCancelledError:
         print("stopped before the platform was ready", file=sys.stderr)
+        return EXIT_TERMINATED
+    except _TerminatedError:
+        print("stopped", file=sys.stderr)
         return EXIT_TERMINATED
     return EXIT_PLATFORM_FAILED
 
 
-def _up(platform: Platform, demo: bool) -> int:
+def _up(platform: Platform, signals: _StopSignals, demo: bool) -> int:
     with platform:
-        _print_ready(platform)
         try:
+            signals.serving()
+            _print_ready(platform)
             if demo:
                 from emulators.demo import run_demo
 
@@ -71,12 +104,13 @@ def _up(platform: Platform, demo: bool) -> int:
     return 0
 
 
-def _exec(platform: Platform, cmd: list[str]) -> int:
+def _exec(platform: Platform, signals: _StopSignals, cmd: list[str]) -> int:
     if cmd[:1] == ["--"]:
         cmd = cmd[1:]
     if not cmd:
         raise ValueError("exec needs a command after --")
     with platform:
+        signals.serving()
         print(f"platform ready in {platform.started_in_s:.1f} s", file=sys.stderr)
         env = os.environ | platform.environment()
         child = subprocess.Popen(cmd, env=env)
@@ -134,15 +168,6 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="run the demo once ready")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     return parser
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    # Stop once: a second signal must not cut the stop short and leave
-    # processes behind. make sends its children a SIGTERM of its own when its
-    # process group gets one, and a second Ctrl-C is a common reflex.
-    for stop_signal in STOP_SIGNALS:
-        signal.signal(stop_signal, signal.SIG_IGN)
-    raise _TerminatedError
 
 
 if __name__ == "__main__":

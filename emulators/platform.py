@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from emulators.bytecode import compile_sources
 from emulators.config import ROOT, PlatformConfig
 from emulators.processes import (
     ManagedProcess,
+    StartCancelledError,
     StartupError,
     port_bindable,
     port_open,
@@ -49,6 +51,11 @@ class Platform:
     platform_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     processes: list[ManagedProcess] = field(default_factory=list)
     started_in_s: float | None = None
+    # Set from a signal handler to stop a start halfway. An exception raised
+    # by the handler itself could land between a child's fork and the record
+    # of its pid, and leave that child running; `start` checks this instead,
+    # where it is safe to stop.
+    stop_requested: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.catalog is None:
@@ -88,6 +95,8 @@ class Platform:
         Raises:
             PortInUseError: before anything starts, when a port is taken.
             StartupError: when a service fails; all started ones are stopped.
+            StartCancelledError: when `stop_requested` is set before it is
+                ready.
         """
         began = time.monotonic()
         self._check_ports()
@@ -99,11 +108,13 @@ class Platform:
             *self._router_processes(),
         ]
         for process in self.processes:
+            self._check_stop_requested("starting")
             process.env = {**process.env, PLATFORM_ID_ENV: self.platform_id}
             process.start()
 
         deadline = began + self.config.ready_timeout_s
         self._wait(WIRED_SERVICES, deadline)
+        self._check_stop_requested("wiring")
         assert self.catalog is not None
         wire(self.config, self.catalog)
         self._wait([p.name for p in self.processes], deadline)
@@ -158,7 +169,11 @@ class Platform:
     def _wait(self, names: tuple[str, ...] | list[str], deadline: float) -> None:
         for process in self.processes:
             if process.name in names:
-                process.wait_ready(deadline)
+                process.wait_ready(deadline, self.stop_requested)
+
+    def _check_stop_requested(self, step: str) -> None:
+        if self.stop_requested.is_set():
+            raise StartCancelledError(f"stopped while {step} the platform")
 
     def _code_folders(self) -> list[Path]:
         sources = {(ROOT / function.source).parent for function in self.functions}
@@ -269,4 +284,4 @@ def _eventarc_target(function: FunctionDefinition, url: str) -> dict[str, object
     }
 
 
-__all__ = ["Platform", "PortInUseError", "StartupError"]
+__all__ = ["Platform", "PortInUseError", "StartCancelledError", "StartupError"]

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +21,10 @@ LOG_TAIL_LINES = 30
 
 class StartupError(Exception):
     """A service did not become ready; the message holds the tail of its log."""
+
+
+class StartCancelledError(Exception):
+    """A stop was asked for while the platform was starting."""
 
 
 @dataclass
@@ -52,13 +57,18 @@ class ManagedProcess:
                 start_new_session=True,
             )
 
-    def wait_ready(self, deadline: float) -> None:
+    def wait_ready(
+        self, deadline: float, cancelled: threading.Event | None = None
+    ) -> None:
         """Poll the readiness check until it passes or the deadline passes.
 
         Raises:
             StartupError: the process exited, or was not ready in time.
+            StartCancelledError: ``cancelled`` was set while it waited.
         """
         while time.monotonic() < deadline:
+            if cancelled is not None and cancelled.is_set():
+                raise StartCancelledError(f"stopped while {self.name} was starting")
             if self.process is not None and self.process.poll() is not None:
                 raise StartupError(self._failure("exited with code", self.exit_code))
             if self.ready():

@@ -201,3 +201,35 @@ def test_up_prints_endpoints_serves_and_stops_on_sigterm_however_many(
     assert answer.status_code == 404
     assert code == 0
     assert started[1] not in _platform_ids()
+
+
+def test_up_stopped_while_starting_exits_143_and_leaves_no_process(
+    platform: Platform, tmp_path: Path
+) -> None:
+    before = _platform_ids()
+    up = subprocess.Popen(
+        [
+            sys.executable, "-m", "emulators", "up",
+            "--port-offset", str(EXEC_PORT_OFFSET),
+            "--state-dir", str(tmp_path / "platform"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    # The emulators' logs appear once their processes have started, seconds
+    # before everything answers.
+    first_log = tmp_path / "platform" / "logs" / "firestore.log"
+    deadline = time.monotonic() + 30
+    while not first_log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    up.send_signal(signal.SIGTERM)
+    _, stderr = up.communicate(timeout=60)
+
+    assert first_log.exists(), stderr[-2000:]
+    assert up.returncode == 143, stderr[-2000:]
+    assert "stopped before the platform was ready" in stderr
+    assert "Traceback" not in stderr
+    assert _platform_ids() <= before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from emulators.processes import (
     ManagedProcess,
+    StartCancelledError,
     StartupError,
     port_bindable,
     port_in_use,
@@ -48,6 +50,23 @@ def test_wait_ready_process_never_ready_times_out_and_stops(tmp_path: Path) -> N
         process.wait_ready(time.monotonic() + 0.3)
     process.stop(grace_s=1)
 
+    assert process.exit_code is not None
+
+
+def test_wait_ready_stops_waiting_once_a_stop_is_requested(tmp_path: Path) -> None:
+    process = ManagedProcess(
+        "pubsub", ["sleep", "30"], tmp_path / "pubsub.log", _never_ready
+    )
+    process.start()
+    requested = threading.Event()
+    threading.Timer(0.2, requested.set).start()
+
+    began = time.monotonic()
+    with pytest.raises(StartCancelledError, match="stopped while pubsub"):
+        process.wait_ready(began + 30, requested)
+    process.stop(grace_s=1)
+
+    assert time.monotonic() - began < 5
     assert process.exit_code is not None
 
 
