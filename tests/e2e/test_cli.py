@@ -161,21 +161,26 @@ def test_exec_missing_command_is_rejected(tmp_path: Path) -> None:
     assert "exec needs a command" in result.stderr
 
 
-def test_up_prints_endpoints_serves_and_stops_on_sigterm_however_many(
-    platform: Platform, tmp_path: Path
-) -> None:
-    gateway = f"http://127.0.0.1:{8080 + EXEC_PORT_OFFSET}"
-    up = subprocess.Popen(
+def _start_up(tmp_path: Path, stdout: int, stderr: int) -> subprocess.Popen[str]:
+    """Start `up` on the e2e ports, its state under ``tmp_path``."""
+    return subprocess.Popen(
         [
             sys.executable, "-m", "emulators", "up",
             "--port-offset", str(EXEC_PORT_OFFSET),
             "--state-dir", str(tmp_path / "platform"),
         ],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=stdout,
+        stderr=stderr,
         text=True,
     )  # fmt: skip
+
+
+def test_up_prints_endpoints_serves_and_stops_on_sigterm_however_many(
+    platform: Platform, tmp_path: Path
+) -> None:
+    gateway = f"http://127.0.0.1:{8080 + EXEC_PORT_OFFSET}"
+    up = _start_up(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert up.stdout is not None
     printed = []
     for line in up.stdout:
@@ -207,17 +212,7 @@ def test_up_stopped_while_starting_exits_143_and_leaves_no_process(
     platform: Platform, tmp_path: Path
 ) -> None:
     before = _platform_ids()
-    up = subprocess.Popen(
-        [
-            sys.executable, "-m", "emulators", "up",
-            "--port-offset", str(EXEC_PORT_OFFSET),
-            "--state-dir", str(tmp_path / "platform"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    up = _start_up(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # The emulators' logs appear once their processes have started, seconds
     # before everything answers.
     first_log = tmp_path / "platform" / "logs" / "firestore.log"
